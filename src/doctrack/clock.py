@@ -1,0 +1,53 @@
+"""The one injected clock. Services ask it for the time; nothing else calls ``now()``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+from doctrack.errors import UsageError
+
+
+class Clock(Protocol):
+    """Something that tells the current time as an aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock stopped at one instant; ``set`` moves it (rehearsals, replays, tests)."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = as_utc(at)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        self._at = as_utc(at)
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware datetime in UTC; a naive one is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO-8601 date or date-time; without an offset it is UTC."""
+    raw = text.strip()
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return as_utc(datetime.fromisoformat(raw))
+    except ValueError:
+        raise UsageError(f"not an ISO-8601 time: {text!r}") from None

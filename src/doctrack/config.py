@@ -1,0 +1,183 @@
+"""Settings in one place: each has a name, a type, a default and help text.
+
+Values come from the defaults, then ``config/doctrack.toml`` (or ``--config FILE``), then
+environment variables ``DOCTRACK_<NAME>``; command-line options win over all of them.
+A malformed value fails at start with the setting's name.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from doctrack.domain import Days
+from doctrack.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("config/doctrack.toml")
+DEFAULT_DATABASE_URL = "sqlite:///var/doctrack.db"
+
+
+def _to_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _to_int(raw: object) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("expected a whole number")
+    return int(str(raw))
+
+
+def _to_str(raw: object) -> str:
+    if not isinstance(raw, str | int | float):
+        raise ValueError("expected a string")
+    return str(raw)
+
+
+def _to_opt_str(raw: object) -> str | None:
+    text = _to_str(raw)
+    return text or None
+
+
+def _to_time(raw: object) -> time:
+    text = _to_str(raw)
+    try:
+        value = time.fromisoformat(text)
+    except ValueError:
+        raise ValueError("expected a time such as 09:00") from None
+    if value.tzinfo is not None:
+        raise ValueError("expected a local time without an offset, such as 09:00")
+    return value
+
+
+def _to_days_list(raw: object) -> tuple[Days, ...]:
+    items = raw if isinstance(raw, list) else [p for p in str(raw).split(",") if p.strip()]
+    return tuple(Days.parse(str(p).strip()) for p in items)
+
+
+def _to_str_list(raw: object) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    return tuple(str(p).strip() for p in items if str(p).strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: its name (the TOML key; the env var is ``DOCTRACK_`` + upper case)."""
+
+    name: str
+    parse: Callable[[object], Any]
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "DOCTRACK_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database_url", _to_str, DEFAULT_DATABASE_URL,
+            "SQLAlchemy URL of the database: sqlite:///PATH or postgresql+psycopg://..."),
+    Setting("workflows", _to_opt_str, None,
+            "Folder of workflow files; default ./workflows if it exists, else the packaged ones"),
+    Setting("now", _to_opt_str, None,
+            "Fixed current time (ISO-8601; UTC without an offset) for rehearsals and replays"),
+    Setting("busy_timeout", _to_int, 30,
+            "Seconds a SQLite writer waits for another writer before giving up"),
+    Setting("smtp_host", _to_opt_str, None,
+            "SMTP server; without it emails are written to the outbox folder"),
+    Setting("smtp_port", _to_int, 25, "SMTP port"),
+    Setting("smtp_starttls", _to_bool, False, "Use STARTTLS on the SMTP connection"),
+    Setting("smtp_user", _to_opt_str, None, "SMTP login user"),
+    Setting("smtp_password", _to_opt_str, None, "SMTP login password"),
+    Setting("mail_from", _to_str, "doctrack@localhost", "From address of emails"),
+    Setting("outbox", _to_str, "var/outbox", "Folder for .eml files when no SMTP host is set"),
+    Setting("send_time", _to_time, time(9, 0),
+            "Local time (in the summit's zone) at which reminders are sent"),
+    Setting("summit_reminders_before", _to_days_list, (Days(days=30), Days(days=7)),
+            "Days before a summit's first day at which summit reminders go out"),
+    Setting("summit_reminders_to", _to_str_list, ("secretary",),
+            "Roles that receive summit reminders"),
+    Setting("base_url", _to_str, "http://127.0.0.1:8000",
+            "Public address of the web UI, used for links in emails and reports"),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Resolved settings. Build with :func:`load_settings`."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    workflows: str | None = None
+    now: str | None = None
+    busy_timeout: int = 30
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "doctrack@localhost"
+    outbox: str = "var/outbox"
+    send_time: time = time(9, 0)
+    summit_reminders_before: tuple[Days, ...] = field(
+        default=(Days(days=30), Days(days=7))
+    )
+    summit_reminders_to: tuple[str, ...] = ("secretary",)
+    base_url: str = "http://127.0.0.1:8000"
+
+
+def _parse(setting: Setting, raw: object, source: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: bad value for {setting.name}: {exc}") from None
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Settings:
+    """Defaults, then the TOML file, then ``DOCTRACK_*`` variables, then ``overrides``.
+
+    An explicitly named file must exist; the default ``config/doctrack.toml`` is optional.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    path = Path(config_file) if config_file is not None else DEFAULT_CONFIG_FILE
+    if config_file is not None and not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        for key, raw in data.items():
+            setting = _BY_NAME.get(key)
+            if setting is None:
+                known = ", ".join(sorted(_BY_NAME))
+                raise ConfigError(f"{path}: unknown setting {key!r} (known: {known})")
+            values[key] = _parse(setting, raw, str(path))
+    for setting in SETTINGS:
+        if setting.env in env:
+            values[setting.name] = _parse(setting, env[setting.env], setting.env)
+    for key, raw in (overrides or {}).items():
+        if raw is not None:
+            values[key] = _parse(_BY_NAME[key], raw, f"--{key.replace('_', '-')}")
+    return Settings(**values)
+
+
+def setting_names() -> list[str]:
+    """Names of all settings (a test checks each is documented in the README)."""
+    return [f.name for f in fields(Settings)]

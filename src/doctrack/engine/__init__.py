@@ -1,0 +1,1 @@
+"""Workflow definitions, their machines and the named guards. No I/O."""

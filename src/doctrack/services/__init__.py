@@ -1,0 +1,1 @@
+"""Use cases; one database transaction per use case."""

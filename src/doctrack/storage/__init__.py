@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, the engine and its transactions, migrations, all SQL."""

@@ -1,0 +1,623 @@
+"""Every SQL statement doctrack runs. Functions take a connection inside a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from doctrack.storage.records import (
+    DeadlineRecord,
+    EventRecord,
+    InstrumentRecord,
+    PartyRecord,
+    PositionRecord,
+    RevisionRecord,
+    SummitRecord,
+    UserRecord,
+)
+from doctrack.storage.tables import (
+    DEADLINE,
+    DEPENDENCY,
+    EVENT,
+    INSTRUMENT,
+    PARTY,
+    POSITION,
+    REVISION,
+    SUMMIT,
+    USER,
+    USER_ROLE,
+)
+
+
+def _inserted_id(conn: Connection, stmt: Any) -> int:
+    result = conn.execute(stmt)
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+# -- parties ------------------------------------------------------------------------------
+
+
+def insert_party(conn: Connection, code: str, name: str) -> None:
+    conn.execute(insert(PARTY).values(code=code, name=name))
+
+
+def get_party(conn: Connection, code: str) -> PartyRecord | None:
+    row = conn.execute(select(PARTY).where(PARTY.c.code == code)).first()
+    return PartyRecord(code=row.code, name=row.name) if row else None
+
+
+def list_parties(conn: Connection) -> list[PartyRecord]:
+    rows = conn.execute(select(PARTY).order_by(PARTY.c.code))
+    return [PartyRecord(code=r.code, name=r.name) for r in rows]
+
+
+def party_codes(conn: Connection) -> list[str]:
+    return list(conn.execute(select(PARTY.c.code).order_by(PARTY.c.code)).scalars())
+
+
+# -- users --------------------------------------------------------------------------------
+
+
+def insert_user(
+    conn: Connection,
+    *,
+    name: str,
+    full_name: str | None,
+    email: str,
+    party_code: str | None,
+    language: str,
+    roles: Iterable[str],
+    at: datetime,
+) -> int:
+    user_id = _inserted_id(
+        conn,
+        insert(USER).values(
+            name=name,
+            full_name=full_name,
+            email=email,
+            party_code=party_code,
+            language=language,
+            created_at=at,
+        ),
+    )
+    conn.execute(insert(USER_ROLE), [{"user_id": user_id, "role": r} for r in sorted(set(roles))])
+    return user_id
+
+
+_USER_COLUMNS = (
+    USER.c.id,
+    USER.c.name,
+    USER.c.full_name,
+    USER.c.email,
+    USER.c.party_code,
+    USER.c.language,
+    USER_ROLE.c.role,
+)
+
+
+def _users(rows: Iterable[Row[Any]]) -> list[UserRecord]:
+    grouped: dict[int, tuple[Row[Any], list[str]]] = {}
+    for row in rows:
+        entry = grouped.setdefault(row.id, (row, []))
+        if row.role is not None:
+            entry[1].append(row.role)
+    return [
+        UserRecord(
+            id=r.id,
+            name=r.name,
+            full_name=r.full_name,
+            email=r.email,
+            party_code=r.party_code,
+            language=r.language,
+            roles=tuple(sorted(roles)),
+        )
+        for r, roles in grouped.values()
+    ]
+
+
+def get_user(conn: Connection, name: str) -> UserRecord | None:
+    stmt = (
+        select(*_USER_COLUMNS)
+        .select_from(USER.outerjoin(USER_ROLE, USER_ROLE.c.user_id == USER.c.id))
+        .where(USER.c.name == name)
+    )
+    users = _users(conn.execute(stmt))
+    return users[0] if users else None
+
+
+def list_users(conn: Connection) -> list[UserRecord]:
+    stmt = (
+        select(*_USER_COLUMNS)
+        .select_from(USER.outerjoin(USER_ROLE, USER_ROLE.c.user_id == USER.c.id))
+        .order_by(USER.c.name, USER_ROLE.c.role)
+    )
+    return _users(conn.execute(stmt))
+
+
+# -- summits ------------------------------------------------------------------------------
+
+
+def _summit(row: Row[Any]) -> SummitRecord:
+    return SummitRecord(
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        city=row.city,
+        starts=row.starts,
+        ends=row.ends,
+        tz=row.tz,
+        version=row.version,
+    )
+
+
+def insert_summit(
+    conn: Connection,
+    *,
+    slug: str,
+    title: str,
+    city: str,
+    starts: date,
+    ends: date,
+    tz: str,
+    at: datetime,
+) -> int:
+    return _inserted_id(
+        conn,
+        insert(SUMMIT).values(
+            slug=slug, title=title, city=city, starts=starts, ends=ends, tz=tz, created_at=at
+        ),
+    )
+
+
+def get_summit_by_slug(
+    conn: Connection, slug: str, *, for_update: bool = False
+) -> SummitRecord | None:
+    stmt = select(SUMMIT).where(SUMMIT.c.slug == slug)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    return _summit(row) if row else None
+
+
+def get_summit(conn: Connection, summit_id: int) -> SummitRecord:
+    return _summit(conn.execute(select(SUMMIT).where(SUMMIT.c.id == summit_id)).one())
+
+
+def list_summits(conn: Connection) -> list[SummitRecord]:
+    return [_summit(r) for r in conn.execute(select(SUMMIT).order_by(SUMMIT.c.starts, SUMMIT.c.slug))]
+
+
+def move_summit(conn: Connection, summit_id: int, version: int, starts: date, ends: date) -> bool:
+    """Set new dates if the summit is still at ``version``; False if it changed meanwhile."""
+    result = conn.execute(
+        update(SUMMIT)
+        .where(and_(SUMMIT.c.id == summit_id, SUMMIT.c.version == version))
+        .values(starts=starts, ends=ends, version=SUMMIT.c.version + 1)
+    )
+    return result.rowcount == 1
+
+
+# -- instruments --------------------------------------------------------------------------
+
+
+def _instrument(row: Row[Any]) -> InstrumentRecord:
+    return InstrumentRecord(
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        kind=row.kind,
+        workflow=row.workflow,
+        state=row.state,
+        summit_id=row.summit_id,
+        lead_party=row.lead_party,
+        revision_id=row.revision_id,
+        revision_number=row.revision_number,
+        version=row.version,
+        state_since=row.state_since,
+        created_at=row.created_at,
+    )
+
+
+def insert_instrument(
+    conn: Connection,
+    *,
+    slug: str,
+    title: str,
+    kind: str,
+    workflow: str,
+    state: str,
+    summit_id: int,
+    lead_party: str | None,
+    at: datetime,
+) -> int:
+    return _inserted_id(
+        conn,
+        insert(INSTRUMENT).values(
+            slug=slug,
+            title=title,
+            kind=kind,
+            workflow=workflow,
+            state=state,
+            summit_id=summit_id,
+            lead_party=lead_party,
+            version=1,
+            state_since=at,
+            created_at=at,
+        ),
+    )
+
+
+
+
+def get_instrument(
+    conn: Connection, slug: str, *, for_update: bool = False
+) -> InstrumentRecord | None:
+    """The instrument called ``slug``; ``for_update`` locks its row (PostgreSQL)."""
+    stmt = select(INSTRUMENT).where(INSTRUMENT.c.slug == slug)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    return _instrument(row) if row else None
+
+
+def get_instrument_by_id(conn: Connection, instrument_id: int) -> InstrumentRecord:
+    return _instrument(conn.execute(select(INSTRUMENT).where(INSTRUMENT.c.id == instrument_id)).one())
+
+
+def iter_instruments(
+    conn: Connection,
+    *,
+    summit_id: int | None = None,
+    state: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Iterator[InstrumentRecord]:
+    """Instruments in slug order, filtered and paged in SQL, streamed."""
+    stmt = select(INSTRUMENT).order_by(INSTRUMENT.c.slug)
+    if summit_id is not None:
+        stmt = stmt.where(INSTRUMENT.c.summit_id == summit_id)
+    if state is not None:
+        stmt = stmt.where(INSTRUMENT.c.state == state)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    if offset:
+        stmt = stmt.offset(offset)
+    for row in conn.execution_options(yield_per=1000).execute(stmt):
+        yield _instrument(row)
+
+
+def change_instrument(conn: Connection, instrument_id: int, version: int, **values: Any) -> bool:
+    """Apply ``values`` and raise the version by one if still at ``version``."""
+    result = conn.execute(
+        update(INSTRUMENT)
+        .where(and_(INSTRUMENT.c.id == instrument_id, INSTRUMENT.c.version == version))
+        .values(version=version + 1, **values)
+    )
+    return result.rowcount == 1
+
+
+# -- dependencies -------------------------------------------------------------------------
+
+
+def insert_dependencies(conn: Connection, instrument_id: int, depends_on: Sequence[int]) -> None:
+    if depends_on:
+        conn.execute(
+            insert(DEPENDENCY),
+            [{"instrument_id": instrument_id, "depends_on_id": d} for d in depends_on],
+        )
+
+
+def dependencies_of(conn: Connection, instrument_id: int) -> list[tuple[str, str, str]]:
+    """(slug, workflow, state) of each instrument ``instrument_id`` depends on."""
+    stmt = (
+        select(INSTRUMENT.c.slug, INSTRUMENT.c.workflow, INSTRUMENT.c.state)
+        .select_from(DEPENDENCY.join(INSTRUMENT, INSTRUMENT.c.id == DEPENDENCY.c.depends_on_id))
+        .where(DEPENDENCY.c.instrument_id == instrument_id)
+        .order_by(INSTRUMENT.c.slug)
+    )
+    return [(r.slug, r.workflow, r.state) for r in conn.execute(stmt)]
+
+
+def dependents_of(conn: Connection, instrument_id: int) -> list[str]:
+    stmt = (
+        select(INSTRUMENT.c.slug)
+        .select_from(DEPENDENCY.join(INSTRUMENT, INSTRUMENT.c.id == DEPENDENCY.c.instrument_id))
+        .where(DEPENDENCY.c.depends_on_id == instrument_id)
+        .order_by(INSTRUMENT.c.slug)
+    )
+    return list(conn.execute(stmt).scalars())
+
+
+# -- revisions ----------------------------------------------------------------------------
+
+
+def insert_revision(
+    conn: Connection,
+    *,
+    instrument_id: int,
+    number: int,
+    filename: str,
+    content: bytes,
+    sha256: str,
+    uploaded_by: str,
+    at: datetime,
+    note: str | None,
+) -> int:
+    return _inserted_id(
+        conn,
+        insert(REVISION).values(
+            instrument_id=instrument_id,
+            number=number,
+            filename=filename,
+            content=content,
+            sha256=sha256,
+            size=len(content),
+            uploaded_by=uploaded_by,
+            uploaded_at=at,
+            note=note,
+        ),
+    )
+
+
+_REVISION_COLUMNS = (
+    REVISION.c.id,
+    REVISION.c.instrument_id,
+    REVISION.c.number,
+    REVISION.c.filename,
+    REVISION.c.sha256,
+    REVISION.c.size,
+    REVISION.c.uploaded_by,
+    REVISION.c.uploaded_at,
+    REVISION.c.note,
+)
+
+
+def list_revisions(conn: Connection, instrument_id: int) -> list[RevisionRecord]:
+    stmt = (
+        select(*_REVISION_COLUMNS)
+        .where(REVISION.c.instrument_id == instrument_id)
+        .order_by(REVISION.c.number)
+    )
+    return [RevisionRecord(**r._mapping) for r in conn.execute(stmt)]
+
+
+def revision_content(conn: Connection, instrument_id: int, number: int) -> bytes | None:
+    stmt = select(REVISION.c.content).where(
+        and_(REVISION.c.instrument_id == instrument_id, REVISION.c.number == number)
+    )
+    value = conn.execute(stmt).scalar()
+    return bytes(value) if value is not None else None
+
+
+# -- positions ----------------------------------------------------------------------------
+
+
+def upsert_position(
+    conn: Connection,
+    *,
+    instrument_id: int,
+    revision_id: int,
+    party_code: str,
+    stance: str,
+    comment: str | None,
+    recorded_by: str,
+    on_behalf: bool,
+    at: datetime,
+) -> None:
+    values = {
+        "stance": stance,
+        "comment": comment,
+        "recorded_by": recorded_by,
+        "on_behalf": on_behalf,
+        "at": at,
+    }
+    result = conn.execute(
+        update(POSITION)
+        .where(and_(POSITION.c.revision_id == revision_id, POSITION.c.party_code == party_code))
+        .values(**values)
+    )
+    if result.rowcount == 0:
+        conn.execute(
+            insert(POSITION).values(
+                instrument_id=instrument_id,
+                revision_id=revision_id,
+                party_code=party_code,
+                **values,
+            )
+        )
+
+
+def positions_on(conn: Connection, revision_id: int) -> list[PositionRecord]:
+    stmt = (
+        select(
+            POSITION.c.party_code,
+            POSITION.c.stance,
+            POSITION.c.comment,
+            POSITION.c.recorded_by,
+            POSITION.c.on_behalf,
+            POSITION.c.at,
+        )
+        .where(POSITION.c.revision_id == revision_id)
+        .order_by(POSITION.c.party_code)
+    )
+    return [PositionRecord(**r._mapping) for r in conn.execute(stmt)]
+
+
+def stances_on(conn: Connection, revision_id: int) -> dict[str, str]:
+    stmt = select(POSITION.c.party_code, POSITION.c.stance).where(
+        POSITION.c.revision_id == revision_id
+    )
+    return {r.party_code: r.stance for r in conn.execute(stmt)}
+
+
+def positions_by_revision(conn: Connection, instrument_id: int) -> dict[int, list[PositionRecord]]:
+    stmt = (
+        select(REVISION.c.number, POSITION)
+        .select_from(POSITION.join(REVISION, REVISION.c.id == POSITION.c.revision_id))
+        .where(POSITION.c.instrument_id == instrument_id)
+        .order_by(REVISION.c.number, POSITION.c.party_code)
+    )
+    result: dict[int, list[PositionRecord]] = {}
+    for r in conn.execute(stmt):
+        result.setdefault(r.number, []).append(
+            PositionRecord(
+                party_code=r.party_code,
+                stance=r.stance,
+                comment=r.comment,
+                recorded_by=r.recorded_by,
+                on_behalf=r.on_behalf,
+                at=r.at,
+            )
+        )
+    return result
+
+
+# -- deadlines ----------------------------------------------------------------------------
+
+
+def _deadline(row: Row[Any]) -> DeadlineRecord:
+    return DeadlineRecord(
+        id=row.id,
+        instrument_id=row.instrument_id,
+        milestone=row.milestone,
+        due_at=row.due_at,
+        met_at=row.met_at,
+    )
+
+
+def insert_deadlines(conn: Connection, instrument_id: int, dues: Sequence[tuple[str, datetime]]) -> None:
+    if dues:
+        conn.execute(
+            insert(DEADLINE),
+            [{"instrument_id": instrument_id, "milestone": m, "due_at": d} for m, d in dues],
+        )
+
+
+def set_deadline_due(conn: Connection, instrument_id: int, milestone: str, due: datetime) -> None:
+    conn.execute(
+        update(DEADLINE)
+        .where(and_(DEADLINE.c.instrument_id == instrument_id, DEADLINE.c.milestone == milestone))
+        .values(due_at=due)
+    )
+
+
+def mark_deadline_met(conn: Connection, instrument_id: int, milestone: str, at: datetime) -> None:
+    conn.execute(
+        update(DEADLINE)
+        .where(
+            and_(
+                DEADLINE.c.instrument_id == instrument_id,
+                DEADLINE.c.milestone == milestone,
+                DEADLINE.c.met_at.is_(None),
+            )
+        )
+        .values(met_at=at)
+    )
+
+
+def deadlines_of(conn: Connection, instrument_id: int) -> list[DeadlineRecord]:
+    stmt = (
+        select(DEADLINE)
+        .where(DEADLINE.c.instrument_id == instrument_id)
+        .order_by(DEADLINE.c.due_at, DEADLINE.c.id)
+    )
+    return [_deadline(r) for r in conn.execute(stmt)]
+
+
+def iter_deadlines(
+    conn: Connection, *, summit_id: int | None = None, overdue_at: datetime | None = None
+) -> Iterator[tuple[DeadlineRecord, str, str, str, str]]:
+    """(deadline, instrument slug, workflow, state, summit slug) in due order.
+
+    With ``overdue_at``, only deadlines due by then and not met.
+    """
+    stmt = (
+        select(
+            DEADLINE,
+            INSTRUMENT.c.slug.label("instrument_slug"),
+            INSTRUMENT.c.workflow,
+            INSTRUMENT.c.state,
+            SUMMIT.c.slug.label("summit_slug"),
+        )
+        .select_from(
+            DEADLINE.join(INSTRUMENT, INSTRUMENT.c.id == DEADLINE.c.instrument_id).join(
+                SUMMIT, SUMMIT.c.id == INSTRUMENT.c.summit_id
+            )
+        )
+        .order_by(DEADLINE.c.due_at, INSTRUMENT.c.slug, DEADLINE.c.id)
+    )
+    if summit_id is not None:
+        stmt = stmt.where(INSTRUMENT.c.summit_id == summit_id)
+    if overdue_at is not None:
+        stmt = stmt.where(and_(DEADLINE.c.due_at <= overdue_at, DEADLINE.c.met_at.is_(None)))
+    for r in conn.execution_options(yield_per=1000).execute(stmt):
+        yield _deadline(r), r.instrument_slug, r.workflow, r.state, r.summit_slug
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+def insert_event(
+    conn: Connection,
+    *,
+    at: datetime,
+    actor: str,
+    kind: str,
+    instrument_id: int | None = None,
+    summit_id: int | None = None,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    comment: str | None = None,
+    payload: str | None = None,
+) -> None:
+    conn.execute(
+        insert(EVENT).values(
+            instrument_id=instrument_id,
+            summit_id=summit_id,
+            at=at,
+            actor=actor,
+            kind=kind,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=to_state,
+            comment=comment,
+            payload=payload,
+        )
+    )
+
+
+def iter_events(
+    conn: Connection, *, instrument_id: int | None = None, summit_id: int | None = None
+) -> Iterator[EventRecord]:
+    stmt = select(EVENT).order_by(EVENT.c.id)
+    if instrument_id is not None:
+        stmt = stmt.where(EVENT.c.instrument_id == instrument_id)
+    if summit_id is not None:
+        stmt = stmt.where(EVENT.c.summit_id == summit_id)
+    for r in conn.execution_options(yield_per=1000).execute(stmt):
+        yield EventRecord(**r._mapping)
+
+
+def count_events(conn: Connection, instrument_id: int) -> int:
+    stmt = select(func.count()).select_from(EVENT).where(EVENT.c.instrument_id == instrument_id)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def instrument_ids_for_summit(conn: Connection, summit_id: int) -> list[int]:
+    stmt = select(INSTRUMENT.c.id).where(INSTRUMENT.c.summit_id == summit_id).order_by(INSTRUMENT.c.id)
+    return list(conn.execute(stmt).scalars())
+
+
+def delete_deadline(conn: Connection, instrument_id: int, milestone: str) -> None:
+    conn.execute(
+        delete(DEADLINE).where(
+            and_(DEADLINE.c.instrument_id == instrument_id, DEADLINE.c.milestone == milestone)
+        )
+    )

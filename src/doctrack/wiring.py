@@ -1,0 +1,45 @@
+"""Builds a :class:`Tracker` from settings: database, workflows, clock."""
+
+from __future__ import annotations
+
+from doctrack.clock import Clock, FixedClock, SystemClock, parse_instant
+from doctrack.config import Settings, load_settings
+from doctrack.engine.registry import Workflows, workflows_folder
+from doctrack.services.tracking import Tracker
+from doctrack.storage.db import Database
+
+
+def make_clock(settings: Settings) -> Clock:
+    """A fixed clock when ``now`` is set, else the system clock."""
+    return FixedClock(parse_instant(settings.now)) if settings.now else SystemClock()
+
+
+def connect(
+    url: str | None = None,
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    workflows: Workflows | None = None,
+) -> Tracker:
+    """A :class:`Tracker` on the database at ``url`` (default: from the settings).
+
+    The schema must exist: create it with :func:`init_database` or ``doctrack init``.
+    """
+    settings = settings or load_settings()
+    db = Database(url or settings.database_url, busy_timeout=settings.busy_timeout)
+    return Tracker(
+        db,
+        workflows or Workflows.from_folder(workflows_folder(settings.workflows)),
+        clock or make_clock(settings),
+    )
+
+
+def init_database(url: str) -> tuple[str | None, str]:
+    """Create or upgrade the schema at ``url``; returns (revision before, revision after)."""
+    from doctrack.storage import migrate
+
+    db = Database(url)
+    try:
+        return migrate.upgrade(db)
+    finally:
+        db.dispose()
