@@ -1,0 +1,2 @@
+from doctrack.cli import main
+main()
