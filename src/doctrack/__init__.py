@@ -42,7 +42,33 @@ _EXPORTS = {
     "load_settings": "doctrack.config",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "AlreadyExistsError",
+    "Clock",
+    "ConfigError",
+    "ConflictError",
+    "DatabaseNotReadyError",
+    "DeadlineStatus",
+    "DoctrackError",
+    "EventKind",
+    "FixedClock",
+    "GuardFailedError",
+    "InvalidTriggerError",
+    "NotAllowedError",
+    "NotFoundError",
+    "RefusedError",
+    "Role",
+    "Settings",
+    "Stance",
+    "SystemClock",
+    "Tracker",
+    "UsageError",
+    "WorkflowDefinitionError",
+    "__version__",
+    "connect",
+    "init_database",
+    "load_settings",
+]
 
 if TYPE_CHECKING:
     from doctrack.clock import Clock, FixedClock, SystemClock

@@ -1,2 +1,3 @@
 from doctrack.cli import main
+
 main()

@@ -35,13 +35,13 @@ def _to_bool(raw: object) -> bool:
 
 def _to_int(raw: object) -> int:
     if isinstance(raw, bool):
-        raise ValueError("expected a whole number")
+        raise TypeError("expected a whole number")
     return int(str(raw))
 
 
 def _to_str(raw: object) -> str:
     if not isinstance(raw, str | int | float):
-        raise ValueError("expected a string")
+        raise TypeError("expected a string")
     return str(raw)
 
 
@@ -86,30 +86,63 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("database_url", _to_str, DEFAULT_DATABASE_URL,
-            "SQLAlchemy URL of the database: sqlite:///PATH or postgresql+psycopg://..."),
-    Setting("workflows", _to_opt_str, None,
-            "Folder of workflow files; default ./workflows if it exists, else the packaged ones"),
-    Setting("now", _to_opt_str, None,
-            "Fixed current time (ISO-8601; UTC without an offset) for rehearsals and replays"),
-    Setting("busy_timeout", _to_int, 30,
-            "Seconds a SQLite writer waits for another writer before giving up"),
-    Setting("smtp_host", _to_opt_str, None,
-            "SMTP server; without it emails are written to the outbox folder"),
+    Setting(
+        "database_url",
+        _to_str,
+        DEFAULT_DATABASE_URL,
+        "SQLAlchemy URL of the database: sqlite:///PATH or postgresql+psycopg://...",
+    ),
+    Setting(
+        "workflows",
+        _to_opt_str,
+        None,
+        "Folder of workflow files; default ./workflows if it exists, else the packaged ones",
+    ),
+    Setting(
+        "now",
+        _to_opt_str,
+        None,
+        "Fixed current time (ISO-8601; UTC without an offset) for rehearsals and replays",
+    ),
+    Setting(
+        "busy_timeout",
+        _to_int,
+        30,
+        "Seconds a SQLite writer waits for another writer before giving up",
+    ),
+    Setting(
+        "smtp_host",
+        _to_opt_str,
+        None,
+        "SMTP server; without it emails are written to the outbox folder",
+    ),
     Setting("smtp_port", _to_int, 25, "SMTP port"),
     Setting("smtp_starttls", _to_bool, False, "Use STARTTLS on the SMTP connection"),
     Setting("smtp_user", _to_opt_str, None, "SMTP login user"),
     Setting("smtp_password", _to_opt_str, None, "SMTP login password"),
     Setting("mail_from", _to_str, "doctrack@localhost", "From address of emails"),
     Setting("outbox", _to_str, "var/outbox", "Folder for .eml files when no SMTP host is set"),
-    Setting("send_time", _to_time, time(9, 0),
-            "Local time (in the summit's zone) at which reminders are sent"),
-    Setting("summit_reminders_before", _to_days_list, (Days(days=30), Days(days=7)),
-            "Days before a summit's first day at which summit reminders go out"),
-    Setting("summit_reminders_to", _to_str_list, ("secretary",),
-            "Roles that receive summit reminders"),
-    Setting("base_url", _to_str, "http://127.0.0.1:8000",
-            "Public address of the web UI, used for links in emails and reports"),
+    Setting(
+        "send_time",
+        _to_time,
+        time(9, 0),
+        "Local time (in the summit's zone) at which reminders are sent",
+    ),
+    Setting(
+        "summit_reminders_before",
+        _to_days_list,
+        (Days(days=30), Days(days=7)),
+        "Days before a summit's first day at which summit reminders go out",
+    ),
+    Setting(
+        "summit_reminders_to", _to_str_list, ("secretary",), "Roles that receive summit reminders"
+    ),
+    Setting(
+        "base_url",
+        _to_str,
+        "http://127.0.0.1:8000",
+        "Public address of the web UI, used for links in emails and reports",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -130,9 +163,7 @@ class Settings:
     mail_from: str = "doctrack@localhost"
     outbox: str = "var/outbox"
     send_time: time = time(9, 0)
-    summit_reminders_before: tuple[Days, ...] = field(
-        default=(Days(days=30), Days(days=7))
-    )
+    summit_reminders_before: tuple[Days, ...] = field(default=(Days(days=30), Days(days=7)))
     summit_reminders_to: tuple[str, ...] = ("secretary",)
     base_url: str = "http://127.0.0.1:8000"
 
@@ -140,7 +171,7 @@ class Settings:
 def _parse(setting: Setting, raw: object, source: str) -> Any:
     try:
         return setting.parse(raw)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise ConfigError(f"{source}: bad value for {setting.name}: {exc}") from None
 
 

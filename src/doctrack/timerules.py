@@ -17,7 +17,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {name!r}: use an IANA name such as 'Asia/Tashkent'") from None
+        raise UsageError(
+            f"unknown time zone {name!r}: use an IANA name such as 'Asia/Tashkent'"
+        ) from None
 
 
 def local_instant(day: date, at: time, tz: str) -> datetime:

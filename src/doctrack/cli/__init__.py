@@ -64,11 +64,15 @@ def _describe(exc: Exception) -> str:
 
 @click.group(cls=_LazyRoot, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "database_url", metavar="URL", help="Database URL (DOCTRACK_DATABASE_URL).")
-@click.option("--config", "config_file", metavar="FILE", help="Settings file (config/doctrack.toml).")
+@click.option(
+    "--config", "config_file", metavar="FILE", help="Settings file (config/doctrack.toml)."
+)
 @click.option("--now", metavar="ISO", help="Fixed current time, ISO-8601; UTC without an offset.")
 @click.version_option(package_name="doctrack", prog_name="doctrack")
 @click.pass_context
-def root(ctx: click.Context, database_url: str | None, config_file: str | None, now: str | None) -> None:
+def root(
+    ctx: click.Context, database_url: str | None, config_file: str | None, now: str | None
+) -> None:
     """Track draft international agreements from first draft to adoption at a summit.
 
     Exit codes: 0 done, 1 refused (not allowed, guard failed, conflict, not found),

@@ -16,21 +16,32 @@ if TYPE_CHECKING:
     from doctrack.services.tracking import Tracker
 
 
-class DoctrackClickError(click.ClickException):
+class _ErrorLine(click.ClickException):
     """A doctrack error on its way out: one line on stderr, the error's exit code."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"doctrack: {self.format_message()}", err=True)
 
 
+_BY_CODE: dict[int, type[_ErrorLine]] = {}
+
+
+def DoctrackClickError(message: str, exit_code: int) -> click.ClickException:
+    """The click exception that prints ``message`` and exits with ``exit_code``."""
+    cls = _BY_CODE.get(exit_code)
+    if cls is None:
+        cls = _BY_CODE[exit_code] = type(
+            f"ExitError{exit_code}", (_ErrorLine,), {"exit_code": exit_code}
+        )
+    return cls(message)
+
+
 class AppContext:
     """Built once per process; the tracker and the workflows are made on first use."""
 
-    def __init__(self, *, database_url: str | None, config_file: str | None, now: str | None) -> None:
+    def __init__(
+        self, *, database_url: str | None, config_file: str | None, now: str | None
+    ) -> None:
         self._overrides = {"database_url": database_url, "now": now}
         self._config_file = config_file
         self._settings: Settings | None = None

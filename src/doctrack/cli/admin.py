@@ -58,8 +58,13 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--email", required=True, help="Email address for reminders and reports.")
-@click.option("--role", "roles", multiple=True, required=True,
-              help="drafter, coordinator, secretary, admin or delegate; repeat for several.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help="drafter, coordinator, secretary, admin or delegate; repeat for several.",
+)
 @click.option("--party", "party_code", metavar="CODE", help="The party a delegate represents.")
 @click.option("--full-name", help="Name as shown in reports.")
 @click.option("--language", default="en", show_default=True, help="Preferred language.")
@@ -73,8 +78,13 @@ def user_add(
 ) -> None:
     """Add a user."""
     added = app().tracker.add_user(
-        name, email=email, roles=list(roles), party=party_code, full_name=full_name,
-        language=language, actor=os_user(),
+        name,
+        email=email,
+        roles=list(roles),
+        party=party_code,
+        full_name=full_name,
+        language=language,
+        actor=os_user(),
     )
     party_note = f", party {added.party_code}" if added.party_code else ""
     click.echo(f"added user {added.name} ({', '.join(added.roles)}{party_note})")
@@ -86,11 +96,19 @@ def user_list(as_json: bool) -> None:
     """List the users and their roles."""
     users = app().tracker.list_users()
     if as_json:
-        echo_json([
-            {"name": u.name, "full_name": u.full_name, "email": u.email, "party": u.party_code,
-             "roles": list(u.roles), "language": u.language}
-            for u in users
-        ])
+        echo_json(
+            [
+                {
+                    "name": u.name,
+                    "full_name": u.full_name,
+                    "email": u.email,
+                    "party": u.party_code,
+                    "roles": list(u.roles),
+                    "language": u.language,
+                }
+                for u in users
+            ]
+        )
     else:
         echo_table(
             ["name", "roles", "party", "email", "full name"],

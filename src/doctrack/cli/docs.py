@@ -21,8 +21,13 @@ def doc() -> None:
 @click.option("--workflow", required=True, help="Workflow name (see 'workflow list').")
 @click.option("--summit", "summit_slug", required=True, help="Target summit slug.")
 @click.option("--lead", metavar="CODE", help="Lead party.")
-@click.option("--depends-on", "depends_on", multiple=True, metavar="SLUG",
-              help="An instrument that must be adopted first; repeat for several.")
+@click.option(
+    "--depends-on",
+    "depends_on",
+    multiple=True,
+    metavar="SLUG",
+    help="An instrument that must be adopted first; repeat for several.",
+)
 @click.option("--kind", help="Kind shown in reports (default: the workflow's name).")
 def doc_add(
     slug: str,
@@ -35,8 +40,14 @@ def doc_add(
 ) -> None:
     """Add an instrument in its workflow's initial state."""
     v = app().tracker.add_instrument(
-        slug, title=title, workflow=workflow, summit=summit_slug, lead=lead,
-        depends_on=list(depends_on), kind=kind, actor=os_user(),
+        slug,
+        title=title,
+        workflow=workflow,
+        summit=summit_slug,
+        lead=lead,
+        depends_on=list(depends_on),
+        kind=kind,
+        actor=os_user(),
     )
     click.echo(f"added {v.slug} ({v.workflow}, {v.state}) for {v.summit}")
 
@@ -104,15 +115,17 @@ def doc_triggers(slug: str, as_user: str, as_json: bool) -> None:
     """The triggers USER's roles allow now, and whether their guards hold."""
     checks = app().tracker.triggers(slug, as_user=as_user)
     if as_json:
-        echo_json([
-            {
-                "trigger": c.trigger,
-                "dest": c.dest,
-                "ready": c.ready,
-                "guards": [{"name": g.name, "ok": g.ok, "detail": g.detail} for g in c.guards],
-            }
-            for c in checks
-        ])
+        echo_json(
+            [
+                {
+                    "trigger": c.trigger,
+                    "dest": c.dest,
+                    "ready": c.ready,
+                    "guards": [{"name": g.name, "ok": g.ok, "detail": g.detail} for g in c.guards],
+                }
+                for c in checks
+            ]
+        )
         return
     if not checks:
         click.echo(f"{as_user} may fire no trigger on {slug} in its current state")
@@ -128,8 +141,12 @@ def doc_triggers(slug: str, as_user: str, as_json: bool) -> None:
 @click.argument("trigger")
 @click.option("--as", "as_user", required=True, metavar="USER")
 @click.option("--comment")
-@click.option("--expect-version", type=int, metavar="N",
-              help="Refuse if the instrument is no longer at version N.")
+@click.option(
+    "--expect-version",
+    type=int,
+    metavar="N",
+    help="Refuse if the instrument is no longer at version N.",
+)
 def doc_advance(
     slug: str, trigger: str, as_user: str, comment: str | None, expect_version: int | None
 ) -> None:
@@ -142,8 +159,13 @@ def doc_advance(
 
 @doc.command("revise")
 @click.argument("slug")
-@click.option("--file", "path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The draft text.")
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The draft text.",
+)
 @click.option("--as", "as_user", required=True, metavar="USER")
 @click.option("--note")
 def doc_revise(slug: str, path: Path, as_user: str, note: str | None) -> None:
@@ -216,8 +238,8 @@ def deadlines(summit_slug: str | None, overdue: bool, as_json: bool) -> None:
     else:
         echo_table(
             ["due", "status", "instrument", "milestone", "state", "summit"],
-            [(iso(d.due, d.tz), d.status.value, d.instrument, d.milestone, d.state, d.summit)
-             for d in items],
+            [
+                (iso(d.due, d.tz), d.status.value, d.instrument, d.milestone, d.state, d.summit)
+                for d in items
+            ],
         )
-
-

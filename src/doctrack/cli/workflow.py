@@ -44,15 +44,22 @@ def workflow_check(files: tuple[Path, ...]) -> None:
             failed += 1
             click.echo(f"doctrack: {exc}", err=True)
             continue
-        click.echo(f"ok {path}: {wf.name}, {len(wf.states)} states, {len(wf.transitions)} transitions")
+        click.echo(
+            f"ok {path}: {wf.name}, {len(wf.states)} states, {len(wf.transitions)} transitions"
+        )
     if failed:
         raise UsageError(f"{failed} of {len(paths)} workflow files have errors")
 
 
 @workflow.command("show")
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "mermaid"]), default="text",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "mermaid"]),
+    default="text",
+    show_default=True,
+)
 def workflow_show(name: str, fmt: str) -> None:
     """Show a workflow as text, JSON or a Mermaid state diagram."""
     wf = app().workflows.get(name)
@@ -70,8 +77,11 @@ def workflow_show(name: str, fmt: str) -> None:
             {
                 "name": s.name,
                 "label": s.label,
-                "due": None if s.due is None else (
-                    "end_of_summit" if s.due.end_of_summit
+                "due": None
+                if s.due is None
+                else (
+                    "end_of_summit"
+                    if s.due.end_of_summit
                     else {"before_summit": str(s.due.before_summit)}
                 ),
                 "adopted": s.adopted,
@@ -80,8 +90,13 @@ def workflow_show(name: str, fmt: str) -> None:
             for s in wf.states.values()
         ],
         "transitions": [
-            {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest,
-             "roles": list(t.roles), "when": list(t.when)}
+            {
+                "trigger": t.trigger,
+                "source": list(t.sources),
+                "dest": t.dest,
+                "roles": list(t.roles),
+                "when": list(t.when),
+            }
             for t in wf.transitions
         ],
         "reminders": {
@@ -99,4 +114,6 @@ def workflow_show(name: str, fmt: str) -> None:
         click.echo(f"  {s.name:<16}{s.label}{due}{' [' + ', '.join(marks) + ']' if marks else ''}")
     for t in wf.transitions:
         guards = f" when {', '.join(t.when)}" if t.when else ""
-        click.echo(f"  {t.trigger}: {'|'.join(t.sources)} -> {t.dest} by {', '.join(t.roles)}{guards}")
+        click.echo(
+            f"  {t.trigger}: {'|'.join(t.sources)} -> {t.dest} by {', '.join(t.roles)}{guards}"
+        )

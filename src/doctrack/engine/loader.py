@@ -249,7 +249,9 @@ def load_workflow(path: str | Path) -> WorkflowDef:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise WorkflowDefinitionError(str(file), None, None, f"cannot read: {exc.strerror}") from None
+        raise WorkflowDefinitionError(
+            str(file), None, None, f"cannot read: {exc.strerror}"
+        ) from None
     except UnicodeDecodeError:
         raise WorkflowDefinitionError(str(file), None, None, "not UTF-8 text") from None
     return parse_workflow(text, str(file))
@@ -262,7 +264,10 @@ def load_workflows(files: Iterable[Path]) -> dict[str, WorkflowDef]:
         wf = load_workflow(file)
         if wf.name in result:
             raise WorkflowDefinitionError(
-                str(file), 1, "name", f"workflow {wf.name!r} is also defined in {result[wf.name].source}"
+                str(file),
+                1,
+                "name",
+                f"workflow {wf.name!r} is also defined in {result[wf.name].source}",
             )
         result[wf.name] = wf
     return result

@@ -143,8 +143,12 @@ class WorkflowMachine:
         failure = subject.failure or ("roles", "")
         if failure[0] == "roles":
             needed = sorted(
-                {r for t in self.definition.transitions_from(state) if t.trigger == trigger
-                 for r in t.roles}
+                {
+                    r
+                    for t in self.definition.transitions_from(state)
+                    if t.trigger == trigger
+                    for r in t.roles
+                }
             )
             raise NotAllowedError(actor, f"{trigger} {slug!r}", needed, sorted(roles))
         raise GuardFailedError(slug, trigger, failure[0], failure[1])
@@ -190,7 +194,8 @@ def mermaid(definition: WorkflowDef, current: str | None = None) -> str:
         title=definition.title,
     )
     if current is None:
-        machine.model_graphs[id(model)].custom_styles["node"][definition.initial] = ""
+        graph = machine.model_graphs[id(model)]
+        graph.custom_styles["node"][definition.initial] = ""  # type: ignore[attr-defined]
     source: str = model.get_graph().draw(None)  # type: ignore[attr-defined]
     for state in definition.states.values():
         source = source.replace(f'state "{state.name}" as', f'state "{state.label}" as')

@@ -50,8 +50,11 @@ class DbFacts:
     def dependencies(self) -> Sequence[tuple[str, str, bool]]:
         if self._dependencies is None:
             self._dependencies = [
-                (slug, state, workflow in self._workflows
-                 and self._workflows.get(workflow).is_adopted(state))
+                (
+                    slug,
+                    state,
+                    workflow in self._workflows and self._workflows.get(workflow).is_adopted(state),
+                )
                 for slug, workflow, state in repo.dependencies_of(self._conn, self._instrument.id)
             ]
         return self._dependencies

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -192,7 +192,13 @@ class Tracker:
             if repo.get_summit_by_slug(conn, slug) is not None:
                 raise AlreadyExistsError("summit", slug)
             summit_id = repo.insert_summit(
-                conn, slug=slug, title=title, city=city, starts=starts, ends=ends, tz=tz,
+                conn,
+                slug=slug,
+                title=title,
+                city=city,
+                starts=starts,
+                ends=ends,
+                tz=tz,
                 at=self.clock.now(),
             )
             repo.insert_event(
@@ -275,7 +281,9 @@ class Tracker:
         actor: str,
     ) -> InstrumentView:
         """Add an instrument in its workflow's initial state, with its deadlines."""
-        slug = _check(_SLUG, slug, "instrument slug", "use lower-case letters, digits, '.', '_', '-'")
+        slug = _check(
+            _SLUG, slug, "instrument slug", "use lower-case letters, digits, '.', '_', '-'"
+        )
         title = _text(title, "title")
         wf = self.workflows.get(workflow)
         kind = _text(kind, "kind", limit=64) if kind else wf.name
@@ -295,8 +303,15 @@ class Tracker:
                     raise NotFoundError("instrument", dep)
                 dependency_ids.append(found.id)
             instrument_id = repo.insert_instrument(
-                conn, slug=slug, title=title, kind=kind, workflow=wf.name, state=wf.initial,
-                summit_id=target.id, lead_party=lead, at=now,
+                conn,
+                slug=slug,
+                title=title,
+                kind=kind,
+                workflow=wf.name,
+                state=wf.initial,
+                summit_id=target.id,
+                lead_party=lead,
+                at=now,
             )
             repo.insert_dependencies(conn, instrument_id, dependency_ids)
             repo.insert_deadlines(
@@ -312,7 +327,9 @@ class Tracker:
                 instrument_id=instrument_id,
                 to_state=None,
                 payload=_payload(
-                    summit=target.slug, workflow=wf.name, lead=lead,
+                    summit=target.slug,
+                    workflow=wf.name,
+                    lead=lead,
                     depends_on=list(dict.fromkeys(depends_on)),
                 ),
             )
@@ -327,7 +344,7 @@ class Tracker:
         offset: int = 0,
     ) -> Iterator[InstrumentSummary]:
         """Instruments in slug order; streamed, so large lists use little memory."""
-        if limit is not None and limit < 0 or offset < 0:
+        if (limit is not None and limit < 0) or offset < 0:
             raise UsageError("--limit and --offset must not be negative")
         with self.db.read() as conn:
             summits = {s.id: s.slug for s in repo.list_summits(conn)}
@@ -336,16 +353,24 @@ class Tracker:
                 conn, summit_id=summit_id, state=state, limit=limit, offset=offset
             ):
                 yield InstrumentSummary(
-                    slug=r.slug, title=r.title, kind=r.kind, workflow=r.workflow,
-                    state=r.state, summit=summits[r.summit_id], lead=r.lead_party,
-                    version=r.version, revision=r.revision_number,
+                    slug=r.slug,
+                    title=r.title,
+                    kind=r.kind,
+                    workflow=r.workflow,
+                    state=r.state,
+                    summit=summits[r.summit_id],
+                    lead=r.lead_party,
+                    version=r.version,
+                    revision=r.revision_number,
                 )
 
     def show(self, slug: str) -> InstrumentView:
         with self.db.read() as conn:
             return self._view(conn, self._instrument(conn, slug))
 
-    def _instrument(self, conn: Connection, slug: str, *, for_update: bool = False) -> InstrumentRecord:
+    def _instrument(
+        self, conn: Connection, slug: str, *, for_update: bool = False
+    ) -> InstrumentRecord:
         found = repo.get_instrument(conn, slug, for_update=for_update)
         if found is None:
             raise NotFoundError("instrument", slug)
@@ -374,16 +399,26 @@ class Tracker:
             depends_on=tuple(slug for slug, _, _ in repo.dependencies_of(conn, r.id)),
             positions=tuple(
                 PositionView(
-                    party=p.party_code, stance=p.stance, comment=p.comment,
-                    recorded_by=p.recorded_by, on_behalf=p.on_behalf, at=p.at,
+                    party=p.party_code,
+                    stance=p.stance,
+                    comment=p.comment,
+                    recorded_by=p.recorded_by,
+                    on_behalf=p.on_behalf,
+                    at=p.at,
                 )
                 for p in positions
             ),
             deadlines=tuple(
                 DeadlineView(
-                    instrument=r.slug, milestone=d.milestone, label=wf.label(d.milestone),
-                    due=d.due_at, tz=summit.tz, status=deadline_status(d.due_at, d.met_at, now),
-                    met_at=d.met_at, summit=summit.slug, state=r.state,
+                    instrument=r.slug,
+                    milestone=d.milestone,
+                    label=wf.label(d.milestone),
+                    due=d.due_at,
+                    tz=summit.tz,
+                    status=deadline_status(d.due_at, d.met_at, now),
+                    met_at=d.met_at,
+                    summit=summit.slug,
+                    state=r.state,
                 )
                 for d in repo.deadlines_of(conn, r.id)
             ),
@@ -429,14 +464,25 @@ class Tracker:
             )
             self._bump(conn, r, state=taken.dest, state_since=now)
             repo.insert_event(
-                conn, at=now, actor=as_user, kind=EventKind.TRANSITION, instrument_id=r.id,
-                trigger=trigger, from_state=r.state, to_state=taken.dest, comment=comment,
+                conn,
+                at=now,
+                actor=as_user,
+                kind=EventKind.TRANSITION,
+                instrument_id=r.id,
+                trigger=trigger,
+                from_state=r.state,
+                to_state=taken.dest,
+                comment=comment,
             )
             if wf.states[taken.dest].due is not None:
                 repo.mark_deadline_met(conn, r.id, taken.dest, now)
             return TransitionResult(
-                slug=slug, trigger=trigger, from_state=r.state, to_state=taken.dest,
-                to_label=wf.label(taken.dest), version=r.version + 1,
+                slug=slug,
+                trigger=trigger,
+                from_state=r.state,
+                to_state=taken.dest,
+                to_label=wf.label(taken.dest),
+                version=r.version + 1,
             )
 
     def revise(
@@ -465,14 +511,27 @@ class Tracker:
             self._refuse_if_final(r, "revise")
             number = (r.revision_number or 0) + 1
             revision_id = repo.insert_revision(
-                conn, instrument_id=r.id, number=number, filename=filename, content=content,
-                sha256=digest, uploaded_by=as_user, at=now, note=note,
+                conn,
+                instrument_id=r.id,
+                number=number,
+                filename=filename,
+                content=content,
+                sha256=digest,
+                uploaded_by=as_user,
+                at=now,
+                note=note,
             )
             self._bump(conn, r, revision_id=revision_id, revision_number=number)
             repo.insert_event(
-                conn, at=now, actor=as_user, kind=EventKind.REVISION, instrument_id=r.id,
+                conn,
+                at=now,
+                actor=as_user,
+                kind=EventKind.REVISION,
+                instrument_id=r.id,
                 comment=note,
-                payload=_payload(number=number, filename=filename, sha256=digest, size=len(content)),
+                payload=_payload(
+                    number=number, filename=filename, sha256=digest, size=len(content)
+                ),
             )
             return number
 
@@ -512,23 +571,37 @@ class Tracker:
             own = Role.DELEGATE in user.roles and user.party_code == party
             if not own and not roles_permit(POSITION_ON_BEHALF_ROLES, user.roles):
                 raise NotAllowedError(
-                    as_user, f"record {party}'s position", [f"delegate of {party}", "coordinator"],
+                    as_user,
+                    f"record {party}'s position",
+                    [f"delegate of {party}", "coordinator"],
                     user.roles,
                 )
             self._refuse_if_final(r, "record a position on")
             if r.revision_id is None:
                 raise RefusedError(f"{slug!r} has no draft revision to take a position on")
             repo.upsert_position(
-                conn, instrument_id=r.id, revision_id=r.revision_id, party_code=party,
-                stance=parsed.value, comment=comment, recorded_by=as_user, on_behalf=not own,
+                conn,
+                instrument_id=r.id,
+                revision_id=r.revision_id,
+                party_code=party,
+                stance=parsed.value,
+                comment=comment,
+                recorded_by=as_user,
+                on_behalf=not own,
                 at=now,
             )
             self._bump(conn, r)
             repo.insert_event(
-                conn, at=now, actor=as_user, kind=EventKind.POSITION, instrument_id=r.id,
+                conn,
+                at=now,
+                actor=as_user,
+                kind=EventKind.POSITION,
+                instrument_id=r.id,
                 comment=comment,
                 payload=_payload(
-                    party=party, stance=parsed.value, revision=r.revision_number,
+                    party=party,
+                    stance=parsed.value,
+                    revision=r.revision_number,
                     on_behalf=not own,
                 ),
             )
@@ -551,8 +624,12 @@ class Tracker:
             self._bump(conn, r, summit_id=target.id)
             self._recompute_deadlines(conn, r, target)
             repo.insert_event(
-                conn, at=self.clock.now(), actor=as_user, kind=EventKind.RETARGET,
-                instrument_id=r.id, comment=reason,
+                conn,
+                at=self.clock.now(),
+                actor=as_user,
+                kind=EventKind.RETARGET,
+                instrument_id=r.id,
+                comment=reason,
                 payload=_payload(from_summit=before.slug, to_summit=target.slug),
             )
             return self._view(conn, repo.get_instrument_by_id(conn, r.id))
@@ -563,29 +640,44 @@ class Tracker:
             tz = repo.get_summit(conn, r.summit_id).tz
             return [
                 EventView(
-                    at=e.at, tz=tz, actor=e.actor, kind=e.kind, trigger=e.trigger,
-                    from_state=e.from_state, to_state=e.to_state, comment=e.comment,
+                    at=e.at,
+                    tz=tz,
+                    actor=e.actor,
+                    kind=e.kind,
+                    trigger=e.trigger,
+                    from_state=e.from_state,
+                    to_state=e.to_state,
+                    comment=e.comment,
                     payload=json.loads(e.payload) if e.payload else None,
                 )
                 for e in repo.iter_events(conn, instrument_id=r.id)
             ]
 
-    def deadlines(self, *, summit: str | None = None, overdue: bool = False) -> Iterator[DeadlineView]:
+    def deadlines(
+        self, *, summit: str | None = None, overdue: bool = False
+    ) -> Iterator[DeadlineView]:
         """Deadlines in due order; ``overdue``: due, not met, instrument not in a final state."""
         now = self.clock.now()
         with self.db.read() as conn:
             zones = {s.slug: s.tz for s in repo.list_summits(conn)}
             summit_id = self._summit(conn, summit).id if summit else None
-            rows = repo.iter_deadlines(conn, summit_id=summit_id, overdue_at=now if overdue else None)
+            rows = repo.iter_deadlines(
+                conn, summit_id=summit_id, overdue_at=now if overdue else None
+            )
             for d, slug, workflow, state, summit_slug in rows:
                 wf = self.workflows.get(workflow)
                 if overdue and wf.is_final(state):
                     continue
                 yield DeadlineView(
-                    instrument=slug, milestone=d.milestone, label=wf.label(d.milestone),
-                    due=d.due_at, tz=zones[summit_slug],
-                    status=deadline_status(d.due_at, d.met_at, now), met_at=d.met_at,
-                    summit=summit_slug, state=state,
+                    instrument=slug,
+                    milestone=d.milestone,
+                    label=wf.label(d.milestone),
+                    due=d.due_at,
+                    tz=zones[summit_slug],
+                    status=deadline_status(d.due_at, d.met_at, now),
+                    met_at=d.met_at,
+                    summit=summit_slug,
+                    state=state,
                 )
 
     # -- helpers --------------------------------------------------------------------------
@@ -598,9 +690,7 @@ class Tracker:
     def _refuse_if_final(self, r: InstrumentRecord, action: str) -> None:
         wf = self.workflows.get(r.workflow)
         if wf.is_final(r.state):
-            raise RefusedError(
-                f"cannot {action} {r.slug!r}: it is in the final state {r.state!r}"
-            )
+            raise RefusedError(f"cannot {action} {r.slug!r}: it is in the final state {r.state!r}")
 
     def _recompute_deadlines(
         self, conn: Connection, r: InstrumentRecord, summit: SummitRecord
@@ -619,7 +709,11 @@ def _effective_roles(user: UserRecord, r: InstrumentRecord) -> frozenset[str]:
 
 def _summit_view(s: SummitRecord) -> SummitView:
     return SummitView(
-        slug=s.slug, title=s.title, city=s.city, starts=s.starts, ends=s.ends, tz=s.tz,
+        slug=s.slug,
+        title=s.title,
+        city=s.city,
+        starts=s.starts,
+        ends=s.ends,
+        tz=s.tz,
         version=s.version,
     )
-

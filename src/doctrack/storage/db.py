@@ -56,8 +56,8 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """A write transaction: all or nothing. On SQLite it takes the write lock at once."""
         self._check_schema()
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(**{_WRITE: True})
+        with self.engine.connect() as plain:
+            conn = plain.execution_options(**{_WRITE: True})
             try:
                 with conn.begin():
                     yield conn
@@ -73,7 +73,9 @@ class Database:
                 found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except (OperationalError, ProgrammingError) as exc:
             if _is_connection_error(exc):
-                raise DatabaseNotReadyError(f"cannot connect to the database: {_reason(exc)}") from None
+                raise DatabaseNotReadyError(
+                    f"cannot connect to the database: {_reason(exc)}"
+                ) from None
             raise DatabaseNotReadyError(
                 "the database has no doctrack schema: run 'doctrack init'"
             ) from None

@@ -190,7 +190,9 @@ def get_summit(conn: Connection, summit_id: int) -> SummitRecord:
 
 
 def list_summits(conn: Connection) -> list[SummitRecord]:
-    return [_summit(r) for r in conn.execute(select(SUMMIT).order_by(SUMMIT.c.starts, SUMMIT.c.slug))]
+    return [
+        _summit(r) for r in conn.execute(select(SUMMIT).order_by(SUMMIT.c.starts, SUMMIT.c.slug))
+    ]
 
 
 def move_summit(conn: Connection, summit_id: int, version: int, starts: date, ends: date) -> bool:
@@ -253,8 +255,6 @@ def insert_instrument(
     )
 
 
-
-
 def get_instrument(
     conn: Connection, slug: str, *, for_update: bool = False
 ) -> InstrumentRecord | None:
@@ -267,7 +267,9 @@ def get_instrument(
 
 
 def get_instrument_by_id(conn: Connection, instrument_id: int) -> InstrumentRecord:
-    return _instrument(conn.execute(select(INSTRUMENT).where(INSTRUMENT.c.id == instrument_id)).one())
+    return _instrument(
+        conn.execute(select(INSTRUMENT).where(INSTRUMENT.c.id == instrument_id)).one()
+    )
 
 
 def iter_instruments(
@@ -491,7 +493,9 @@ def _deadline(row: Row[Any]) -> DeadlineRecord:
     )
 
 
-def insert_deadlines(conn: Connection, instrument_id: int, dues: Sequence[tuple[str, datetime]]) -> None:
+def insert_deadlines(
+    conn: Connection, instrument_id: int, dues: Sequence[tuple[str, datetime]]
+) -> None:
     if dues:
         conn.execute(
             insert(DEADLINE),
@@ -611,7 +615,9 @@ def count_events(conn: Connection, instrument_id: int) -> int:
 
 
 def instrument_ids_for_summit(conn: Connection, summit_id: int) -> list[int]:
-    stmt = select(INSTRUMENT.c.id).where(INSTRUMENT.c.summit_id == summit_id).order_by(INSTRUMENT.c.id)
+    stmt = (
+        select(INSTRUMENT.c.id).where(INSTRUMENT.c.summit_id == summit_id).order_by(INSTRUMENT.c.id)
+    )
     return list(conn.execute(stmt).scalars())
 
 
