@@ -36,6 +36,8 @@ def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this worker, or a skip saying why."""
     base = os.environ.get(PG_ENV)
     if not base:
+        if os.environ.get("CI"):
+            pytest.fail(f"{PG_ENV} is not set: CI must run the PostgreSQL cases")
         pytest.skip(f"PostgreSQL cases skipped: {PG_ENV} is not set")
     url = make_url(base)
     name = f"{url.database or 'doctrack_test'}_{_worker()}"
@@ -45,7 +47,10 @@ def postgres_url() -> Iterator[str]:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure to reach the server is a skip
-        pytest.skip(f"PostgreSQL cases skipped: cannot use {base}: {exc}".splitlines()[0])
+        reason = f"cannot use {base}: {exc}".splitlines()[0]
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL cases: {reason}")
+        pytest.skip(f"PostgreSQL cases skipped: {reason}")
     finally:
         admin.dispose()
     worker_url = url.set(database=name).render_as_string(hide_password=False)

@@ -37,10 +37,11 @@ class RefusedError(DoctrackError):
 class NotFoundError(RefusedError, LookupError):
     """A named thing does not exist."""
 
-    def __init__(self, what: str, key: str) -> None:
+    def __init__(self, what: str, key: str, *, known: Sequence[str] | None = None) -> None:
         self.what = what
         self.key = key
-        super().__init__(f"no {what} {key!r}")
+        hint = f" (known: {', '.join(known)})" if known else ""
+        super().__init__(f"no {what} {key!r}{hint}")
 
 
 class AlreadyExistsError(RefusedError):

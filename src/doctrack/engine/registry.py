@@ -47,7 +47,7 @@ class Workflows:
         try:
             return self._defs[name]
         except KeyError:
-            raise NotFoundError("workflow", name) from None
+            raise NotFoundError("workflow", name, known=self.names()) from None
 
     def machine(self, name: str) -> WorkflowMachine:
         machine = self._machines.get(name)
