@@ -49,5 +49,5 @@ def parse_instant(text: str) -> datetime:
             day = date.fromisoformat(raw)
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         return as_utc(datetime.fromisoformat(raw))
-    except ValueError:
-        raise UsageError(f"not an ISO-8601 time: {text!r}") from None
+    except (ValueError, OverflowError):
+        raise UsageError(f"not an ISO-8601 time (or out of range): {text!r}") from None

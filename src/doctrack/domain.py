@@ -64,7 +64,7 @@ class Days:
     @classmethod
     def parse(cls, text: object) -> Days:
         """Parse ``Nd``; anything else is a ``ValueError`` that says what is expected."""
-        match = _DURATION.match(text) if isinstance(text, str) else None
+        match = _DURATION.fullmatch(text) if isinstance(text, str) else None
         if match is None:
             raise ValueError(f"bad duration {text!r}: expected whole days such as '14d'")
         return cls(days=int(match.group(1)))

@@ -16,7 +16,7 @@ def zone(name: str) -> ZoneInfo:
     """The IANA zone called ``name``; an unknown name is a usage error."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise UsageError(
             f"unknown time zone {name!r}: use an IANA name such as 'Asia/Tashkent'"
         ) from None
@@ -25,8 +25,9 @@ def zone(name: str) -> ZoneInfo:
 def local_instant(day: date, at: time, tz: str) -> datetime:
     """``day`` at ``at`` in zone ``tz``, as UTC.
 
-    A wall time skipped by a daylight-saving jump is read with the offset before the jump,
-    which lands on the first instant after it; an ambiguous one takes its first occurrence.
+    A wall time skipped by a daylight-saving jump is read with the offset before the jump
+    (a skipped midnight lands on the first instant after the jump; 02:30 skipped by a jump
+    from 02:00 to 03:00 becomes 03:30); an ambiguous one takes its first occurrence.
     """
     return datetime.combine(day, at, tzinfo=zone(tz)).astimezone(UTC)
 

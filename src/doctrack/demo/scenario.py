@@ -32,15 +32,31 @@ ACTIONS = ("revise", "position", "advance", "retarget", "note")
 _Path: TypeAlias = tuple[str | int, ...]
 _PROVENANCE_KEYS = {"source", "quote", "note"}
 _TOP_KEYS = {
-    "scenario", "title", "tz", "actor", "setup_at", "article", "notice",
-    "parties", "users", "summits", "instruments", "timeline",
+    "scenario",
+    "title",
+    "tz",
+    "actor",
+    "setup_at",
+    "article",
+    "notice",
+    "parties",
+    "users",
+    "summits",
+    "instruments",
+    "timeline",
 }
 _ARTICLE_KEYS = {"title", "publisher", "published", "url"}
 _PARTY_KEYS = {"code", "name"} | _PROVENANCE_KEYS
 _USER_KEYS = {"name", "full_name", "email", "roles", "party", "language"} | _PROVENANCE_KEYS
 _SUMMIT_KEYS = {"slug", "title", "city", "starts", "ends", "tz"} | _PROVENANCE_KEYS
 _INSTRUMENT_KEYS = {
-    "slug", "title", "kind", "workflow", "summit", "lead", "depends_on",
+    "slug",
+    "title",
+    "kind",
+    "workflow",
+    "summit",
+    "lead",
+    "depends_on",
 } | _PROVENANCE_KEYS
 _ENTRY_KEYS = {"at", "action", "source", "quote", "expect", "refused_by"}
 _ACTION_KEYS: dict[str, set[str]] = {
@@ -144,7 +160,7 @@ class Entry(Sourced):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Revise(Entry):
-    """Upload a new draft revision (positions start afresh)."""
+    """Upload a new draft revision (positions start afresh); ``note`` is the revision's note."""
 
     instrument: str
     as_user: str
@@ -278,6 +294,16 @@ def one_line(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Known:
+    """The names a timeline entry may refer to."""
+
+    parties: set[str]
+    users: set[str]
+    summits: set[str]
+    instruments: set[str]
+
+
 class _Parser:
     """Walks the parsed YAML with its line index; raises on the first problem."""
 
@@ -361,7 +387,8 @@ class _Parser:
                 value = None
         if not isinstance(value, datetime):
             raise self.fail(
-                (*path, key), "expected an ISO-8601 time with an offset, e.g. 2016-02-10T10:00:00+05:00"
+                (*path, key),
+                "expected an ISO-8601 time with an offset, e.g. 2016-02-10T10:00:00+05:00",
             )
         if value.tzinfo is None or value.utcoffset() is None:
             raise self.fail((*path, key), "the time needs an offset, e.g. +05:00")
@@ -393,9 +420,22 @@ class _Parser:
 
     def scenario(self, data: Any) -> Scenario:
         top = self.mapping(
-            data, (), _TOP_KEYS,
-            required=("scenario", "title", "tz", "actor", "setup_at", "article", "parties",
-                      "users", "summits", "instruments", "timeline"),
+            data,
+            (),
+            _TOP_KEYS,
+            required=(
+                "scenario",
+                "title",
+                "tz",
+                "actor",
+                "setup_at",
+                "article",
+                "parties",
+                "users",
+                "summits",
+                "instruments",
+                "timeline",
+            ),
         )
         art = self.mapping(top["article"], ("article",), _ARTICLE_KEYS, required=_ARTICLE_KEYS)
         article = ArticleRef(
@@ -411,14 +451,13 @@ class _Parser:
         summits = self.summits(top["summits"])
         instruments = self.instruments(top["instruments"], codes, {s.slug for s in summits})
         setup_at = self.instant(top, "setup_at", ())
-        timeline = self.timeline(
-            top["timeline"],
-            setup_at=setup_at,
+        known = _Known(
             parties=codes,
             users={u.name for u in users},
             summits={s.slug for s in summits},
             instruments={i.slug for i in instruments},
         )
+        timeline = self.timeline(top["timeline"], setup_at=setup_at, known=known)
         return Scenario(
             name=self.string(top, "scenario", ()),
             title=self.string(top, "title", ()),
@@ -449,8 +488,9 @@ class _Parser:
             code = self.string(spec, "code", path)
             self._unique(seen, code, (*path, "code"), "party")
             result.append(
-                PartySpec(code=code, name=self.string(spec, "name", path),
-                          **self.provenance(spec, path))
+                PartySpec(
+                    code=code, name=self.string(spec, "name", path), **self.provenance(spec, path)
+                )
             )
         return tuple(result)
 
@@ -461,7 +501,9 @@ class _Parser:
         for i, body in enumerate(self.items(raw, ("users",))):
             path: _Path = ("users", i)
             spec = self.mapping(
-                body, path, _USER_KEYS,
+                body,
+                path,
+                _USER_KEYS,
                 required=("name", "full_name", "email", "roles", "source"),
             )
             name = self.string(spec, "name", path)
@@ -497,7 +539,9 @@ class _Parser:
         for i, body in enumerate(self.items(raw, ("summits",))):
             path: _Path = ("summits", i)
             spec = self.mapping(
-                body, path, _SUMMIT_KEYS,
+                body,
+                path,
+                _SUMMIT_KEYS,
                 required=("slug", "title", "city", "starts", "tz", "source"),
             )
             slug = self.string(spec, "slug", path)
@@ -527,7 +571,9 @@ class _Parser:
         for i, body in enumerate(self.items(raw, ("instruments",))):
             path: _Path = ("instruments", i)
             spec = self.mapping(
-                body, path, _INSTRUMENT_KEYS,
+                body,
+                path,
+                _INSTRUMENT_KEYS,
                 required=("slug", "title", "kind", "workflow", "summit", "source"),
             )
             slug = self.string(spec, "slug", path)
@@ -542,7 +588,7 @@ class _Parser:
                 if dep not in seen:
                     raise self.fail(
                         (*path, "depends_on", j),
-                        f"unknown instrument {dep!r}: list dependencies before what depends on them",
+                        f"unknown instrument {dep!r}: list it before what depends on it",
                     )
             self._unique(seen, slug, (*path, "slug"), "instrument")
             result.append(
@@ -559,16 +605,7 @@ class _Parser:
             )
         return tuple(result)
 
-    def timeline(
-        self,
-        raw: Any,
-        *,
-        setup_at: datetime,
-        parties: set[str],
-        users: set[str],
-        summits: set[str],
-        instruments: set[str],
-    ) -> tuple[TimelineEntry, ...]:
+    def timeline(self, raw: Any, *, setup_at: datetime, known: _Known) -> tuple[TimelineEntry, ...]:
         result: list[TimelineEntry] = []
         previous = as_utc(setup_at)
         for i, body in enumerate(self.items(raw, ("timeline",), empty_ok=True)):
@@ -584,70 +621,80 @@ class _Parser:
             at = self.instant(spec, "at", path)
             if as_utc(at) < previous:
                 raise self.fail(
-                    (*path, "at"),
-                    "the timeline must be in time order, starting after setup_at",
+                    (*path, "at"), "the timeline must be in time order, starting after setup_at"
                 )
             previous = as_utc(at)
-            common = self.common(spec, path, action)
-
-            def ref(key: str, known: set[str], what: str, *, spec: dict[str, Any] = spec,
-                    path: _Path = path) -> str:
-                value = self.string(spec, key, path)
-                if value not in known:
-                    raise self.fail((*path, key), f"unknown {what} {value!r}")
-                return value
-
-            entry: TimelineEntry
-            if action == "note":
-                instrument = spec.get("instrument")
-                summit = spec.get("summit")
-                entry = Note(
-                    at=at,
-                    text=one_line(self.string(spec, "text", path)),
-                    instrument=ref("instrument", instruments, "instrument")
-                    if instrument is not None else None,
-                    summit=ref("summit", summits, "summit") if summit is not None else None,
-                    **common,
-                )
-            else:
-                target = ref("instrument", instruments, "instrument")
-                as_user = ref("as", users, "user")
-                if action == "revise":
-                    content = self.string(spec, "text", path)
-                    entry = Revise(
-                        at=at, instrument=target, as_user=as_user,
-                        filename=self.string(spec, "file", path),
-                        text=content.rstrip("\n") + "\n",
-                        **common,
-                    )
-                elif action == "position":
-                    stance = self.string(spec, "stance", path)
-                    if stance not in {s.value for s in Stance}:
-                        raise self.fail((*path, "stance"), "expected approve, reserve or object")
-                    entry = Position(
-                        at=at, instrument=target, as_user=as_user,
-                        party=ref("party", parties, "party"), stance=stance,
-                        comment=self.comment(spec, path),
-                        **common,
-                    )
-                elif action == "advance":
-                    entry = Advance(
-                        at=at, instrument=target, as_user=as_user,
-                        trigger=self.string(spec, "trigger", path),
-                        comment=self.comment(spec, path),
-                        **common,
-                    )
-                else:
-                    comment = self.comment(spec, path)
-                    if comment is None:
-                        raise self.fail(path, "a retarget needs a 'comment:' saying why")
-                    entry = Retarget(
-                        at=at, instrument=target, as_user=as_user,
-                        summit=ref("summit", summits, "summit"), comment=comment,
-                        **common,
-                    )
-            result.append(entry)
+            result.append(self.entry(spec, path, action, at, known))
         return tuple(result)
+
+    def ref(
+        self, spec: Mapping[str, Any], key: str, path: _Path, known: set[str], what: str
+    ) -> str:
+        value = self.string(spec, key, path)
+        if value not in known:
+            raise self.fail((*path, key), f"unknown {what} {value!r}")
+        return value
+
+    def entry(
+        self, spec: Mapping[str, Any], path: _Path, action: str, at: datetime, known: _Known
+    ) -> TimelineEntry:
+        common = self.common(spec, path, action)
+        if action == "note":
+            return Note(
+                at=at,
+                text=one_line(self.string(spec, "text", path)),
+                instrument=self.ref(spec, "instrument", path, known.instruments, "instrument")
+                if spec.get("instrument") is not None
+                else None,
+                summit=self.ref(spec, "summit", path, known.summits, "summit")
+                if spec.get("summit") is not None
+                else None,
+                **common,
+            )
+        target = self.ref(spec, "instrument", path, known.instruments, "instrument")
+        as_user = self.ref(spec, "as", path, known.users, "user")
+        if action == "revise":
+            return Revise(
+                at=at,
+                instrument=target,
+                as_user=as_user,
+                filename=self.string(spec, "file", path),
+                text=self.string(spec, "text", path) + "\n",
+                **common,
+            )
+        if action == "position":
+            stance = self.string(spec, "stance", path)
+            if stance not in {s.value for s in Stance}:
+                raise self.fail((*path, "stance"), "expected approve, reserve or object")
+            return Position(
+                at=at,
+                instrument=target,
+                as_user=as_user,
+                party=self.ref(spec, "party", path, known.parties, "party"),
+                stance=stance,
+                comment=self.comment(spec, path),
+                **common,
+            )
+        if action == "advance":
+            return Advance(
+                at=at,
+                instrument=target,
+                as_user=as_user,
+                trigger=self.string(spec, "trigger", path),
+                comment=self.comment(spec, path),
+                **common,
+            )
+        comment = self.comment(spec, path)
+        if comment is None:
+            raise self.fail(path, "a retarget needs a 'comment:' saying why")
+        return Retarget(
+            at=at,
+            instrument=target,
+            as_user=as_user,
+            summit=self.ref(spec, "summit", path, known.summits, "summit"),
+            comment=comment,
+            **common,
+        )
 
     def comment(self, spec: Mapping[str, Any], path: _Path) -> str | None:
         text = self.optional(spec, "comment", path)

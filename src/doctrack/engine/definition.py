@@ -59,6 +59,7 @@ class WorkflowDef:
     transitions: tuple[TransitionDef, ...]
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     source: str = "<memory>"
+    name_line: int = 1
 
     def state(self, name: str) -> StateDef:
         return self.states[name]

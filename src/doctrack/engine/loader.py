@@ -23,18 +23,34 @@ _REMINDER_KEYS = {"before", "to"}
 
 
 def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
-    """Record the 1-based line of every mapping key and sequence item under ``node``."""
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            sub = (*path, key)
-            lines.setdefault(sub, key_node.start_mark.line + 1)
-            _index_lines(value_node, sub, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            sub = (*path, i)
-            lines.setdefault(sub, item.start_mark.line + 1)
-            _index_lines(item, sub, lines)
+    """Record the 1-based line of every mapping key and sequence item under ``node``.
+
+    Keys are indexed as the loader constructs them (``yes:`` is ``True``), so that the
+    paths the checker builds from the loaded data find their lines.
+    """
+    constructor = yaml.SafeLoader("")
+    seen: set[int] = set()
+
+    def walk(node: yaml.Node, path: Path_) -> None:
+        if id(node) in seen:  # an alias refers back to a node already indexed
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                try:
+                    key = str(constructor.construct_object(key_node, deep=True))
+                except (yaml.YAMLError, TypeError):
+                    key = str(getattr(key_node, "value", ""))
+                sub = (*path, key)
+                lines.setdefault(sub, key_node.start_mark.line + 1)
+                walk(value_node, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                sub = (*path, i)
+                lines.setdefault(sub, item.start_mark.line + 1)
+                walk(item, sub)
+
+    walk(node, path)
 
 
 class _Checker:
@@ -70,7 +86,7 @@ class _Checker:
 
     def name(self, value: Any, path: Path_, what: str) -> str:
         text = self.string(value, path)
-        if not _NAME.match(text):
+        if not _NAME.fullmatch(text):
             raise self.fail(path, f"bad {what} {text!r}: use lower-case letters, digits and _")
         return text
 
@@ -212,9 +228,14 @@ def parse_workflow(
         raise WorkflowDefinitionError(file, line, None, f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise WorkflowDefinitionError(file, None, None, f"YAML error: {exc}") from None
+    except RecursionError:
+        raise WorkflowDefinitionError(file, None, None, "YAML nested too deeply") from None
     lines: dict[Path_, int] = {}
     if node is not None:
-        _index_lines(node, (), lines)
+        try:
+            _index_lines(node, (), lines)
+        except RecursionError:
+            raise WorkflowDefinitionError(file, None, None, "YAML nested too deeply") from None
     check = _Checker(file, lines)
     if data is None:
         raise WorkflowDefinitionError(file, 1, None, "empty workflow file")
@@ -238,6 +259,7 @@ def parse_workflow(
         transitions=transitions,
         reminders=reminders,
         source=file,
+        name_line=lines.get(("name",), 1),
     )
     _check_reachable(check, wf)
     return wf
@@ -265,7 +287,7 @@ def load_workflows(files: Iterable[Path]) -> dict[str, WorkflowDef]:
         if wf.name in result:
             raise WorkflowDefinitionError(
                 str(file),
-                1,
+                wf.name_line,
                 "name",
                 f"workflow {wf.name!r} is also defined in {result[wf.name].source}",
             )

@@ -187,16 +187,18 @@ def mermaid(definition: WorkflowDef, current: str | None = None) -> str:
             }
             for t in definition.transitions
         ],
-        initial=current or definition.initial,
+        initial=definition.initial,
         auto_transitions=False,
         graph_engine="mermaid",
         show_conditions=True,
         title=definition.title,
     )
-    if current is None:
-        graph = machine.model_graphs[id(model)]
-        graph.custom_styles["node"][definition.initial] = ""  # type: ignore[attr-defined]
+    graph = machine.model_graphs[id(model)]
+    graph.reset_styling()
+    if current is not None:
+        graph.set_node_style(current, "active")
     source: str = model.get_graph().draw(None)  # type: ignore[attr-defined]
     for state in definition.states.values():
         source = source.replace(f'state "{state.name}" as', f'state "{state.label}" as')
-    return source
+    # transitions writes "Class"; Mermaid's keyword is lower-case.
+    return source.replace("\n  Class ", "\n  class ")

@@ -58,7 +58,7 @@ POSITION_ON_BEHALF_ROLES = (Role.COORDINATOR,)
 
 
 def _check(pattern: re.Pattern[str], value: str, what: str, hint: str) -> str:
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise UsageError(f"bad {what} {value!r}: {hint}")
     return value
 

@@ -47,3 +47,15 @@ def upgrade(db: Database) -> tuple[str | None, str]:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise DatabaseNotReadyError(f"cannot set up the database: {reason}") from None
     return before, current(db) or ""
+
+
+def reset(db: Database) -> str:
+    """Drop every doctrack table and create the schema afresh. All data is lost."""
+    from sqlalchemy import MetaData
+
+    with db.engine.begin() as conn:
+        existing = MetaData()
+        existing.reflect(conn)
+        existing.drop_all(conn)
+    _, after = upgrade(db)
+    return after
