@@ -43,3 +43,14 @@ def init_database(url: str) -> tuple[str | None, str]:
         return migrate.upgrade(db)
     finally:
         db.dispose()
+
+
+def reset_database(url: str) -> str:
+    """Drop every doctrack table at ``url`` and create the schema afresh. All data is lost."""
+    from doctrack.storage import migrate
+
+    db = Database(url)
+    try:
+        return migrate.reset(db)
+    finally:
+        db.dispose()
