@@ -2,7 +2,8 @@
 
 PostgreSQL cases run when ``DOCTRACK_TEST_POSTGRES_URL`` names a reachable server (``./run
 test`` and ``.ci/run`` set it); otherwise they skip with the reason. Each pytest-xdist
-worker gets its own PostgreSQL database, created fresh per session and emptied per test.
+worker gets its own PostgreSQL database, created fresh per session, emptied per test and
+dropped at the end.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from doctrack.clock import FixedClock
 from doctrack.engine.registry import Workflows
 from doctrack.services.tracking import Tracker
 from doctrack.storage.tables import METADATA
-
 from helpers import PARTIES, START, WORKFLOWS
 
 PG_ENV = "DOCTRACK_TEST_POSTGRES_URL"
@@ -40,7 +40,8 @@ def postgres_url() -> Iterator[str]:
             pytest.fail(f"{PG_ENV} is not set: CI must run the PostgreSQL cases")
         pytest.skip(f"PostgreSQL cases skipped: {PG_ENV} is not set")
     url = make_url(base)
-    name = f"{url.database or 'doctrack_test'}_{_worker()}"
+    # The pid keeps two concurrent test runs on one server out of each other's way.
+    name = f"{url.database or 'doctrack_test'}_{_worker()}_{os.getpid()}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -56,6 +57,12 @@ def postgres_url() -> Iterator[str]:
     worker_url = url.set(database=name).render_as_string(hide_password=False)
     doctrack.init_database(worker_url)
     yield worker_url
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def _truncate(url: str) -> None:
@@ -105,17 +112,37 @@ def world(tracker: Tracker) -> Tracker:
     """
     for code, name in PARTIES.items():
         tracker.add_party(code, name=name, actor="setup")
-    for name, role in [("drafter", "drafter"), ("coord", "coordinator"),
-                       ("sec", "secretary"), ("admin", "admin")]:
+    for name, role in [
+        ("drafter", "drafter"),
+        ("coord", "coordinator"),
+        ("sec", "secretary"),
+        ("admin", "admin"),
+    ]:
         tracker.add_user(name, email=f"{name}@example.org", roles=[role], actor="setup")
     for code in PARTIES:
-        tracker.add_user(code.lower(), email=f"{code.lower()}@example.org", roles=["delegate"],
-                         party=code, actor="setup")
-    tracker.add_summit("t16", title="Council of Heads of State", city="Tashkent",
-                       starts=date(2016, 6, 23), ends=date(2016, 6, 24), tz="Asia/Tashkent",
-                       actor="setup")
-    tracker.add_summit("a17", title="Council of Heads of State", city="Astana",
-                       starts=date(2017, 6, 8), ends=date(2017, 6, 9), tz="Asia/Almaty",
-                       actor="setup")
+        tracker.add_user(
+            code.lower(),
+            email=f"{code.lower()}@example.org",
+            roles=["delegate"],
+            party=code,
+            actor="setup",
+        )
+    tracker.add_summit(
+        "t16",
+        title="Council of Heads of State",
+        city="Tashkent",
+        starts=date(2016, 6, 23),
+        ends=date(2016, 6, 24),
+        tz="Asia/Tashkent",
+        actor="setup",
+    )
+    tracker.add_summit(
+        "a17",
+        title="Council of Heads of State",
+        city="Astana",
+        starts=date(2017, 6, 8),
+        ends=date(2017, 6, 9),
+        tz="Asia/Almaty",
+        actor="setup",
+    )
     return tracker
-

@@ -15,8 +15,9 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from doctrack.clock import parse_instant
 from doctrack.domain import Days
-from doctrack.errors import ConfigError
+from doctrack.errors import ConfigError, UsageError
 
 DEFAULT_CONFIG_FILE = Path("config/doctrack.toml")
 DEFAULT_DATABASE_URL = "sqlite:///var/doctrack.db"
@@ -50,12 +51,27 @@ def _to_opt_str(raw: object) -> str | None:
     return text or None
 
 
+def _to_instant(raw: object) -> str | None:
+    """An ISO-8601 time, checked now and kept as written (the clock parses it)."""
+    text = _to_opt_str(raw)
+    if text is not None:
+        try:
+            parse_instant(text)
+        except UsageError:
+            raise ValueError(
+                f"expected an ISO-8601 time such as 2016-09-01T09:00, got {text!r}"
+            ) from None
+    return text
+
+
 def _to_time(raw: object) -> time:
-    text = _to_str(raw)
-    try:
-        value = time.fromisoformat(text)
-    except ValueError:
-        raise ValueError("expected a time such as 09:00") from None
+    if isinstance(raw, time):  # a TOML local time: send_time = 09:00:00
+        value = raw
+    else:
+        try:
+            value = time.fromisoformat(_to_str(raw))
+        except ValueError:
+            raise ValueError("expected a time such as 09:00") from None
     if value.tzinfo is not None:
         raise ValueError("expected a local time without an offset, such as 09:00")
     return value
@@ -100,7 +116,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "now",
-        _to_opt_str,
+        _to_instant,
         None,
         "Fixed current time (ISO-8601; UTC without an offset) for rehearsals and replays",
     ),

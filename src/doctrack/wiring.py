@@ -34,6 +34,17 @@ def connect(
     )
 
 
+def display_url(url: str) -> str:
+    """``url`` fit to print: any password is replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
 def init_database(url: str) -> tuple[str | None, str]:
     """Create or upgrade the schema at ``url``; returns (revision before, revision after)."""
     from doctrack.storage import migrate

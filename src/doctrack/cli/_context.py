@@ -97,15 +97,22 @@ def echo_json(value: Any) -> None:
 
 
 def echo_json_stream(items: Iterable[dict[str, Any]]) -> None:
-    """A JSON list written item by item, so long lists are not built in memory."""
+    """A JSON list written item by item, so long lists are not built in memory.
+
+    The first item is fetched before anything is written: a refusal raised by a lazy
+    source (an unknown summit, say) leaves stdout empty rather than holding a lone ``[``.
+    """
     out = sys.stdout
-    out.write("[")
-    first = True
-    for item in items:
-        out.write("\n  " if first else ",\n  ")
+    iterator = iter(items)
+    first = next(iterator, None)
+    if first is None:
+        out.write("[]\n")
+        return
+    out.write("[\n  " + json.dumps(first, ensure_ascii=False))
+    for item in iterator:
+        out.write(",\n  ")
         out.write(json.dumps(item, ensure_ascii=False))
-        first = False
-    out.write("\n]\n" if not first else "]\n")
+    out.write("\n]\n")
 
 
 def echo_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

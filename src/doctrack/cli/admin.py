@@ -13,10 +13,11 @@ from doctrack.cli._params import DATE
 @click.command("init")
 def init_command() -> None:
     """Create or upgrade the database schema (idempotent)."""
-    from doctrack.wiring import init_database
+    from doctrack.wiring import display_url, init_database
 
     url = app().settings.database_url
     before, after = init_database(url)
+    url = display_url(url)
     if before is None:
         click.echo(f"created the doctrack schema ({after}) in {url}")
     elif before == after:

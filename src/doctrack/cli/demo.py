@@ -27,12 +27,13 @@ def demo(reset: bool, quiet: bool, scenario_file: Path | None) -> None:
     from doctrack.clock import FixedClock, parse_instant
     from doctrack.demo import load_scenario, render_summary, replay
     from doctrack.errors import RefusedError
-    from doctrack.wiring import connect, init_database, reset_database
+    from doctrack.wiring import connect, display_url, init_database, reset_database
 
     ctx = app()
     settings = ctx.settings
     scenario = load_scenario(scenario_file)
     url = settings.database_url
+    shown = display_url(url)
     if reset:
         reset_database(url)
     else:
@@ -42,7 +43,7 @@ def demo(reset: bool, quiet: bool, scenario_file: Path | None) -> None:
     try:
         if tracker.list_parties():
             raise RefusedError(
-                f"the database {url} already holds data: 'doctrack demo --reset' empties it "
+                f"the database {shown} already holds data: 'doctrack demo --reset' empties it "
                 "first (all its data is lost)"
             )
         until = parse_instant(settings.now) if settings.now else None
@@ -55,5 +56,5 @@ def demo(reset: bool, quiet: bool, scenario_file: Path | None) -> None:
         click.echo()
     click.echo(render_summary(summary))
     click.echo(
-        f"\nThe demo database is {url}; try 'doctrack doc list' or 'doctrack doc show SLUG'."
+        f"\nThe demo database is {shown}; try 'doctrack doc list' or 'doctrack doc show SLUG'."
     )

@@ -50,6 +50,8 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _PARTY = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
 _USER = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+MAX_EMAIL = 254
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 REVISE_ROLES = (Role.DRAFTER, Role.COORDINATOR, Role.SECRETARY)
@@ -125,6 +127,9 @@ class Tracker:
         """Add a user with one or more roles; a delegate needs a party."""
         name = _check(_USER, name, "user name", "use lower-case letters, digits, '.', '_', '-'")
         email = _check(_EMAIL, email.strip(), "email", "expected an address such as a@example.org")
+        if len(email) > MAX_EMAIL:
+            raise UsageError(f"email is longer than {MAX_EMAIL} characters")
+        language = _check(_LANGUAGE, language, "language", "use a code such as en, ru or en-GB")
         if not roles:
             raise UsageError("a user needs at least one --role")
         parsed: list[str] = []
@@ -182,7 +187,7 @@ class Tracker:
     ) -> SummitView:
         """Add a summit; without ``ends`` it lasts one day."""
         slug = _check(_SLUG, slug, "summit slug", "use lower-case letters, digits, '.', '_', '-'")
-        title = _text(title, "title")
+        title = _text(title, "title", limit=300)
         city = _text(city, "city", limit=100)
         zone(tz)
         ends = ends or starts
@@ -293,7 +298,8 @@ class Tracker:
         with self.db.write() as conn:
             if repo.get_instrument(conn, slug) is not None:
                 raise AlreadyExistsError("instrument", slug)
-            target = self._summit(conn, summit)
+            # Lock the summit row: a concurrent move_summit must not leave stale due times.
+            target = self._summit(conn, summit, for_update=True)
             if lead is not None and repo.get_party(conn, lead) is None:
                 raise NotFoundError("party", lead)
             dependency_ids: list[int] = []
@@ -620,6 +626,10 @@ class Tracker:
             target = self._summit(conn, summit)
             if target.id == r.summit_id:
                 raise UsageError(f"{slug!r} already targets summit {summit!r}")
+            # Lock both summits (in id order, as move_summit does one): a concurrent move of
+            # either must not leave this instrument with the other summit's due times.
+            repo.lock_summits(conn, {r.summit_id, target.id})
+            target = repo.get_summit(conn, target.id)
             before = repo.get_summit(conn, r.summit_id)
             self._bump(conn, r, summit_id=target.id)
             self._recompute_deadlines(conn, r, target)

@@ -9,7 +9,13 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+)
 
 from doctrack.errors import DatabaseNotReadyError, RefusedError, UsageError
 
@@ -64,6 +70,9 @@ class Database:
             except IntegrityError as exc:
                 # A concurrent writer inserted the same key first (PostgreSQL).
                 raise RefusedError(f"conflict with a concurrent change: {_reason(exc)}") from None
+            except DataError as exc:
+                # A value the use case did not check (too long, out of range): nothing written.
+                raise UsageError(f"value refused by the database: {_reason(exc)}") from None
 
     def _check_schema(self) -> None:
         if self._checked:

@@ -189,6 +189,16 @@ def get_summit(conn: Connection, summit_id: int) -> SummitRecord:
     return _summit(conn.execute(select(SUMMIT).where(SUMMIT.c.id == summit_id)).one())
 
 
+def lock_summits(conn: Connection, summit_ids: set[int]) -> None:
+    """Row-lock summits in id order (PostgreSQL; SQLite writers are serialised anyway)."""
+    conn.execute(
+        select(SUMMIT.c.id)
+        .where(SUMMIT.c.id.in_(sorted(summit_ids)))
+        .order_by(SUMMIT.c.id)
+        .with_for_update()
+    ).all()
+
+
 def list_summits(conn: Connection) -> list[SummitRecord]:
     return [
         _summit(r) for r in conn.execute(select(SUMMIT).order_by(SUMMIT.c.starts, SUMMIT.c.slug))
