@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from doctrack.storage.records import (
@@ -31,6 +31,9 @@ from doctrack.storage.tables import (
     USER,
     USER_ROLE,
 )
+
+# Statements on the hot path (advance, record a position, revise) are built once here with
+# bound parameters: building and cache-keying a statement per call cost more than running it.
 
 
 def _inserted_id(conn: Connection, stmt: Any) -> int:
@@ -57,8 +60,11 @@ def list_parties(conn: Connection) -> list[PartyRecord]:
     return [PartyRecord(code=r.code, name=r.name) for r in rows]
 
 
+_PARTY_CODES = select(PARTY.c.code).order_by(PARTY.c.code)
+
+
 def party_codes(conn: Connection) -> list[str]:
-    return list(conn.execute(select(PARTY.c.code).order_by(PARTY.c.code)).scalars())
+    return list(conn.execute(_PARTY_CODES).scalars())
 
 
 # -- users --------------------------------------------------------------------------------
@@ -121,13 +127,15 @@ def _users(rows: Iterable[Row[Any]]) -> list[UserRecord]:
     ]
 
 
+_GET_USER = (
+    select(*_USER_COLUMNS)
+    .select_from(USER.outerjoin(USER_ROLE, USER_ROLE.c.user_id == USER.c.id))
+    .where(USER.c.name == bindparam("p_name"))
+)
+
+
 def get_user(conn: Connection, name: str) -> UserRecord | None:
-    stmt = (
-        select(*_USER_COLUMNS)
-        .select_from(USER.outerjoin(USER_ROLE, USER_ROLE.c.user_id == USER.c.id))
-        .where(USER.c.name == name)
-    )
-    users = _users(conn.execute(stmt))
+    users = _users(conn.execute(_GET_USER, {"p_name": name}))
     return users[0] if users else None
 
 
@@ -185,8 +193,11 @@ def get_summit_by_slug(
     return _summit(row) if row else None
 
 
+_GET_SUMMIT = select(SUMMIT).where(SUMMIT.c.id == bindparam("p_id"))
+
+
 def get_summit(conn: Connection, summit_id: int) -> SummitRecord:
-    return _summit(conn.execute(select(SUMMIT).where(SUMMIT.c.id == summit_id)).one())
+    return _summit(conn.execute(_GET_SUMMIT, {"p_id": summit_id}).one())
 
 
 def lock_summits(conn: Connection, summit_ids: set[int]) -> None:
@@ -265,21 +276,22 @@ def insert_instrument(
     )
 
 
+_GET_INSTRUMENT = select(INSTRUMENT).where(INSTRUMENT.c.slug == bindparam("p_slug"))
+_LOCK_INSTRUMENT = _GET_INSTRUMENT.with_for_update()
+_GET_INSTRUMENT_BY_ID = select(INSTRUMENT).where(INSTRUMENT.c.id == bindparam("p_id"))
+
+
 def get_instrument(
     conn: Connection, slug: str, *, for_update: bool = False
 ) -> InstrumentRecord | None:
     """The instrument called ``slug``; ``for_update`` locks its row (PostgreSQL)."""
-    stmt = select(INSTRUMENT).where(INSTRUMENT.c.slug == slug)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    stmt = _LOCK_INSTRUMENT if for_update else _GET_INSTRUMENT
+    row = conn.execute(stmt, {"p_slug": slug}).first()
     return _instrument(row) if row else None
 
 
 def get_instrument_by_id(conn: Connection, instrument_id: int) -> InstrumentRecord:
-    return _instrument(
-        conn.execute(select(INSTRUMENT).where(INSTRUMENT.c.id == instrument_id)).one()
-    )
+    return _instrument(conn.execute(_GET_INSTRUMENT_BY_ID, {"p_id": instrument_id}).one())
 
 
 def iter_instruments(
@@ -304,13 +316,30 @@ def iter_instruments(
         yield _instrument(row)
 
 
+_CHANGES: dict[tuple[str, ...], Any] = {}
+
+
+def _change_statement(columns: tuple[str, ...]) -> Any:
+    stmt = _CHANGES.get(columns)
+    if stmt is None:
+        stmt = _CHANGES[columns] = (
+            update(INSTRUMENT)
+            .where(
+                and_(
+                    INSTRUMENT.c.id == bindparam("p_id"),
+                    INSTRUMENT.c.version == bindparam("p_version"),
+                )
+            )
+            .values(version=bindparam("p_new_version"), **{c: bindparam(f"p_{c}") for c in columns})
+        )
+    return stmt
+
+
 def change_instrument(conn: Connection, instrument_id: int, version: int, **values: Any) -> bool:
     """Apply ``values`` and raise the version by one if still at ``version``."""
-    result = conn.execute(
-        update(INSTRUMENT)
-        .where(and_(INSTRUMENT.c.id == instrument_id, INSTRUMENT.c.version == version))
-        .values(version=version + 1, **values)
-    )
+    params = {f"p_{c}": v for c, v in values.items()}
+    params.update(p_id=instrument_id, p_version=version, p_new_version=version + 1)
+    result = conn.execute(_change_statement(tuple(sorted(values))), params)
     return result.rowcount == 1
 
 
@@ -325,15 +354,20 @@ def insert_dependencies(conn: Connection, instrument_id: int, depends_on: Sequen
         )
 
 
+_DEPENDENCIES_OF = (
+    select(INSTRUMENT.c.slug, INSTRUMENT.c.workflow, INSTRUMENT.c.state)
+    .select_from(DEPENDENCY.join(INSTRUMENT, INSTRUMENT.c.id == DEPENDENCY.c.depends_on_id))
+    .where(DEPENDENCY.c.instrument_id == bindparam("p_id"))
+    .order_by(INSTRUMENT.c.slug)
+)
+
+
 def dependencies_of(conn: Connection, instrument_id: int) -> list[tuple[str, str, str]]:
     """(slug, workflow, state) of each instrument ``instrument_id`` depends on."""
-    stmt = (
-        select(INSTRUMENT.c.slug, INSTRUMENT.c.workflow, INSTRUMENT.c.state)
-        .select_from(DEPENDENCY.join(INSTRUMENT, INSTRUMENT.c.id == DEPENDENCY.c.depends_on_id))
-        .where(DEPENDENCY.c.instrument_id == instrument_id)
-        .order_by(INSTRUMENT.c.slug)
-    )
-    return [(r.slug, r.workflow, r.state) for r in conn.execute(stmt)]
+    return [
+        (r.slug, r.workflow, r.state)
+        for r in conn.execute(_DEPENDENCIES_OF, {"p_id": instrument_id})
+    ]
 
 
 def dependents_of(conn: Connection, instrument_id: int) -> list[str]:
@@ -461,11 +495,13 @@ def positions_on(conn: Connection, revision_id: int) -> list[PositionRecord]:
     return [PositionRecord(**r._mapping) for r in conn.execute(stmt)]
 
 
+_STANCES_ON = select(POSITION.c.party_code, POSITION.c.stance).where(
+    POSITION.c.revision_id == bindparam("p_id")
+)
+
+
 def stances_on(conn: Connection, revision_id: int) -> dict[str, str]:
-    stmt = select(POSITION.c.party_code, POSITION.c.stance).where(
-        POSITION.c.revision_id == revision_id
-    )
-    return {r.party_code: r.stance for r in conn.execute(stmt)}
+    return {r.party_code: r.stance for r in conn.execute(_STANCES_ON, {"p_id": revision_id})}
 
 
 def positions_by_revision(conn: Connection, instrument_id: int) -> dict[int, list[PositionRecord]]:
@@ -521,18 +557,21 @@ def set_deadline_due(conn: Connection, instrument_id: int, milestone: str, due: 
     )
 
 
-def mark_deadline_met(conn: Connection, instrument_id: int, milestone: str, at: datetime) -> None:
-    conn.execute(
-        update(DEADLINE)
-        .where(
-            and_(
-                DEADLINE.c.instrument_id == instrument_id,
-                DEADLINE.c.milestone == milestone,
-                DEADLINE.c.met_at.is_(None),
-            )
+_MARK_DEADLINE_MET = (
+    update(DEADLINE)
+    .where(
+        and_(
+            DEADLINE.c.instrument_id == bindparam("p_id"),
+            DEADLINE.c.milestone == bindparam("p_milestone"),
+            DEADLINE.c.met_at.is_(None),
         )
-        .values(met_at=at)
     )
+    .values(met_at=bindparam("p_at"))
+)
+
+
+def mark_deadline_met(conn: Connection, instrument_id: int, milestone: str, at: datetime) -> None:
+    conn.execute(_MARK_DEADLINE_MET, {"p_id": instrument_id, "p_milestone": milestone, "p_at": at})
 
 
 def deadlines_of(conn: Connection, instrument_id: int) -> list[DeadlineRecord]:
@@ -577,6 +616,9 @@ def iter_deadlines(
 # -- events -------------------------------------------------------------------------------
 
 
+_INSERT_EVENT = insert(EVENT)
+
+
 def insert_event(
     conn: Connection,
     *,
@@ -592,18 +634,19 @@ def insert_event(
     payload: str | None = None,
 ) -> None:
     conn.execute(
-        insert(EVENT).values(
-            instrument_id=instrument_id,
-            summit_id=summit_id,
-            at=at,
-            actor=actor,
-            kind=kind,
-            trigger=trigger,
-            from_state=from_state,
-            to_state=to_state,
-            comment=comment,
-            payload=payload,
-        )
+        _INSERT_EVENT,
+        {
+            "instrument_id": instrument_id,
+            "summit_id": summit_id,
+            "at": at,
+            "actor": actor,
+            "kind": kind,
+            "trigger": trigger,
+            "from_state": from_state,
+            "to_state": to_state,
+            "comment": comment,
+            "payload": payload,
+        },
     )
 
 
