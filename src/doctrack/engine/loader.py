@@ -213,14 +213,41 @@ def _check_reachable(check: _Checker, wf: WorkflowDef) -> None:
             raise check.fail(("states", name), f"state {name!r} is unreachable from {wf.initial!r}")
 
 
+#: libyaml's loader when PyYAML was built with it (the wheels are), else the pure-Python one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree (for line numbers) and the data built from it.
+
+    libyaml is fast but words some errors vaguely ("found character that cannot start any
+    token"); a file it refuses is parsed again by PyYAML's own loader, whose message names
+    the character.
+    """
+    try:
+        return _compose_with(_LOADER, text)
+    except yaml.YAMLError:
+        if _LOADER is yaml.SafeLoader:
+            raise
+        return _compose_with(yaml.SafeLoader, text)
+
+
+def _compose_with(loader_class: type[yaml.SafeLoader], text: str) -> tuple[yaml.Node | None, Any]:
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
 def parse_workflow(
     text: str, file: str = "<string>", guards: Collection[str] | None = None
 ) -> WorkflowDef:
     """Parse and validate one workflow file's text."""
     guard_names = GUARDS.keys() if guards is None else guards
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _compose_and_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
