@@ -40,6 +40,23 @@ class DeadlineStatus(StrEnum):
     MISSED = "missed"
 
 
+class ReminderKind(StrEnum):
+    """What a reminder is about."""
+
+    DEADLINE = "deadline"
+    SUMMIT = "summit"
+
+
+class ReminderStatus(StrEnum):
+    """Where a reminder stands. ``sending``: a dispatcher holds it under a lease."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 class EventKind(StrEnum):
     """What an event in the history records."""
 

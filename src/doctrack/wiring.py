@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from doctrack.clock import Clock, FixedClock, SystemClock, parse_instant
 from doctrack.config import Settings, load_settings
 from doctrack.engine.registry import Workflows, workflows_folder
+from doctrack.services.planning import ReminderSettings
 from doctrack.services.tracking import Tracker
 from doctrack.storage.db import Database
 
@@ -31,6 +34,19 @@ def connect(
         db,
         workflows or Workflows.from_folder(workflows_folder(settings.workflows)),
         clock or make_clock(settings),
+        reminder_settings(settings),
+    )
+
+
+def reminder_settings(settings: Settings) -> ReminderSettings:
+    """What reminder planning takes from the settings."""
+    _, address = parseaddr(settings.mail_from)
+    domain = address.rpartition("@")[2] or "localhost"
+    return ReminderSettings(
+        send_time=settings.send_time,
+        summit_before=settings.summit_reminders_before,
+        summit_to=settings.summit_reminders_to,
+        mail_domain=domain,
     )
 
 

@@ -1,7 +1,7 @@
 """Tracking use cases: parties, users, summits, instruments and their history.
 
 Each public method is one use case and one database transaction: its state change, its
-history event and its deadline changes commit together or not at all. A refusal raises
+history event and its deadline and reminder changes commit together or not at all. A refusal raises
 before anything is written, or rolls the whole transaction back.
 """
 
@@ -31,6 +31,7 @@ from doctrack.errors import (
     UsageError,
 )
 from doctrack.services.facts import DbFacts
+from doctrack.services.planning import DEADLINE_MET, FINAL_STATE, Planner, ReminderSettings
 from doctrack.services.views import (
     DeadlineView,
     EventView,
@@ -40,6 +41,7 @@ from doctrack.services.views import (
     SummitView,
     TransitionResult,
 )
+from doctrack.storage import reminders as reminder_store
 from doctrack.storage import repo
 from doctrack.storage.db import Database
 from doctrack.storage.records import InstrumentRecord, SummitRecord, UserRecord
@@ -93,10 +95,20 @@ def _payload(**values: Any) -> str:
 class Tracker:
     """The tracking use cases over one database. Build with :func:`doctrack.connect`."""
 
-    def __init__(self, db: Database, workflows: Workflows, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        workflows: Workflows,
+        clock: Clock,
+        reminders: ReminderSettings | None = None,
+    ) -> None:
         self.db = db
         self.workflows = workflows
         self.clock = clock
+        self.reminder_settings = reminders or ReminderSettings()
+
+    def _planner(self, conn: Connection) -> Planner:
+        return Planner(conn, self.reminder_settings, self.clock.now())
 
     # -- parties and users ----------------------------------------------------------------
 
@@ -160,6 +172,7 @@ class Tracker:
             )
             user = repo.get_user(conn, name)
             assert user is not None
+            self._plan_everything(conn)
             return user
 
     def list_users(self) -> list[UserRecord]:
@@ -214,7 +227,9 @@ class Tracker:
                 summit_id=summit_id,
                 payload=_payload(starts=starts.isoformat(), ends=ends.isoformat(), tz=tz),
             )
-            return _summit_view(repo.get_summit(conn, summit_id))
+            created = repo.get_summit(conn, summit_id)
+            self._planner(conn).plan_summit(created)
+            return _summit_view(created)
 
     def list_summits(self) -> list[SummitView]:
         with self.db.read() as conn:
@@ -254,9 +269,12 @@ class Tracker:
             if not repo.move_summit(conn, summit.id, summit.version, starts, new_ends):
                 raise RefusedError(f"conflict: summit {slug!r} changed meanwhile; try again")
             moved = repo.get_summit(conn, summit.id)
+            planner = self._planner(conn)
             for instrument_id in repo.instrument_ids_for_summit(conn, summit.id):
                 instrument = repo.get_instrument_by_id(conn, instrument_id)
                 self._recompute_deadlines(conn, instrument, moved)
+                planner.plan_instrument(self.workflows.get(instrument.workflow), instrument, moved)
+            planner.plan_summit(moved)
             repo.insert_event(
                 conn,
                 at=self.clock.now(),
@@ -339,7 +357,9 @@ class Tracker:
                     depends_on=list(dict.fromkeys(depends_on)),
                 ),
             )
-            return self._view(conn, repo.get_instrument_by_id(conn, instrument_id))
+            created = repo.get_instrument_by_id(conn, instrument_id)
+            self._planner(conn).plan_instrument(wf, created, target)
+            return self._view(conn, created)
 
     def list_instruments(
         self,
@@ -482,6 +502,9 @@ class Tracker:
             )
             if wf.states[taken.dest].due is not None:
                 repo.mark_deadline_met(conn, r.id, taken.dest, now)
+                reminder_store.cancel_for_milestone(conn, r.id, taken.dest, note=DEADLINE_MET)
+            if wf.is_final(taken.dest):
+                reminder_store.cancel_pending(conn, instrument_id=r.id, note=FINAL_STATE)
             return TransitionResult(
                 slug=slug,
                 trigger=trigger,
@@ -633,6 +656,9 @@ class Tracker:
             before = repo.get_summit(conn, r.summit_id)
             self._bump(conn, r, summit_id=target.id)
             self._recompute_deadlines(conn, r, target)
+            self._planner(conn).plan_instrument(
+                self.workflows.get(r.workflow), repo.get_instrument_by_id(conn, r.id), target
+            )
             repo.insert_event(
                 conn,
                 at=self.clock.now(),
@@ -691,6 +717,16 @@ class Tracker:
                 )
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _plan_everything(self, conn: Connection) -> None:
+        """Re-plan every reminder: after users or roles change, or on request."""
+        planner = self._planner(conn)
+        summits = {s.id: s for s in repo.list_summits(conn)}
+        for summit in summits.values():
+            planner.plan_summit(summit)
+        for r in list(repo.iter_instruments(conn)):
+            if r.workflow in self.workflows:
+                planner.plan_instrument(self.workflows.get(r.workflow), r, summits[r.summit_id])
 
     def _bump(self, conn: Connection, r: InstrumentRecord, **values: Any) -> None:
         if not repo.change_instrument(conn, r.id, r.version, **values):

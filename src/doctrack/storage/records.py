@@ -97,3 +97,28 @@ class EventRecord:
     to_state: str | None
     comment: str | None
     payload: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReminderRecord:
+    id: int
+    key: str
+    kind: str
+    summit_id: int
+    instrument_id: int | None
+    deadline_id: int | None
+    user_id: int
+    days_before: int
+    send_at: datetime
+    status: str
+    next_attempt_at: datetime
+    attempts: int
+    lease_until: datetime | None
+    claimed_by: str | None
+    first_failure_at: datetime | None
+    last_error: str | None
+    sent_at: datetime | None
+    late: bool
+    note: str | None
+    message_id: str
+    created_at: datetime

@@ -164,6 +164,45 @@ class Event(SQLModel, table=True):
     payload: str | None = Field(default=None, sa_type=Text)
 
 
+class Reminder(SQLModel, table=True):
+    """An email due at ``send_at`` to one user about a deadline or a summit.
+
+    ``key`` names what the reminder is for (kind, deadline or summit, days before, user), so
+    planning the same reminder twice finds the same row and a sent one is never re-sent.
+    A dispatcher takes a row when ``status`` is pending and ``next_attempt_at`` has come, or
+    when another dispatcher's ``lease_until`` has passed.
+    """
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_reminder_ready", "status", "next_attempt_at"),
+        Index("ix_reminder_instrument", "instrument_id"),
+        Index("ix_reminder_summit", "summit_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    kind: str = Field(max_length=16)
+    summit_id: int = Field(foreign_key="summit.id")
+    instrument_id: int | None = Field(default=None, foreign_key="instrument.id")
+    deadline_id: int | None = Field(default=None, foreign_key="deadline.id")
+    user_id: int = Field(foreign_key="app_user.id")
+    days_before: int
+    send_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(max_length=16)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = 0
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=100)
+    first_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    late: bool = False
+    note: str | None = Field(default=None, max_length=200)
+    message_id: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def _table(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, Table)
@@ -180,4 +219,5 @@ REVISION = _table(Revision)
 POSITION = _table(Position)
 DEADLINE = _table(Deadline)
 EVENT = _table(Event)
+REMINDER = _table(Reminder)
 METADATA = SQLModel.metadata

@@ -1,0 +1,286 @@
+"""Every SQL statement about reminders: planning, claiming, recording outcomes, listing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.engine import Connection, Row
+
+from doctrack.domain import ReminderKind, ReminderStatus
+from doctrack.storage.records import ReminderRecord
+from doctrack.storage.tables import DEADLINE, INSTRUMENT, REMINDER, SUMMIT, USER
+
+_PENDING = ReminderStatus.PENDING.value
+_SENDING = ReminderStatus.SENDING.value
+
+
+def _record(row: Row[Any]) -> ReminderRecord:
+    m = row._mapping
+    return ReminderRecord(**{name: m[name] for name in ReminderRecord.__slots__})
+
+
+# -- planning -----------------------------------------------------------------------------
+
+
+def for_instrument(conn: Connection, instrument_id: int) -> list[ReminderRecord]:
+    """The deadline reminders of an instrument, every status."""
+    stmt = select(REMINDER).where(REMINDER.c.instrument_id == instrument_id)
+    return [_record(r) for r in conn.execute(stmt)]
+
+
+def for_summit(conn: Connection, summit_id: int) -> list[ReminderRecord]:
+    """The summit reminders of a summit (not its instruments' deadline reminders)."""
+    stmt = select(REMINDER).where(
+        and_(REMINDER.c.summit_id == summit_id, REMINDER.c.kind == ReminderKind.SUMMIT.value)
+    )
+    return [_record(r) for r in conn.execute(stmt)]
+
+
+def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(REMINDER.insert(), list(rows))
+
+
+_RESCHEDULE = (
+    update(REMINDER)
+    .where(REMINDER.c.id == bindparam("p_id"))
+    .values(
+        summit_id=bindparam("p_summit_id"),
+        send_at=bindparam("p_send_at"),
+        next_attempt_at=bindparam("p_send_at"),
+        status=bindparam("p_status"),
+        note=bindparam("p_note"),
+    )
+)
+
+
+def reschedule(
+    conn: Connection,
+    reminder_id: int,
+    *,
+    summit_id: int,
+    send_at: datetime,
+    status: ReminderStatus,
+    note: str | None,
+) -> None:
+    """New time (and summit) for a reminder not sent yet."""
+    conn.execute(
+        _RESCHEDULE,
+        {
+            "p_id": reminder_id,
+            "p_summit_id": summit_id,
+            "p_send_at": send_at,
+            "p_status": status.value,
+            "p_note": note,
+        },
+    )
+
+
+def cancel_pending(
+    conn: Connection,
+    *,
+    ids: Sequence[int] | None = None,
+    instrument_id: int | None = None,
+    deadline_id: int | None = None,
+    note: str,
+) -> int:
+    """Cancel the pending reminders picked by ids, instrument or deadline; returns how many."""
+    stmt = update(REMINDER).where(REMINDER.c.status == _PENDING)
+    if ids is not None:
+        if not ids:
+            return 0
+        stmt = stmt.where(REMINDER.c.id.in_(list(ids)))
+    if instrument_id is not None:
+        stmt = stmt.where(REMINDER.c.instrument_id == instrument_id)
+    if deadline_id is not None:
+        stmt = stmt.where(REMINDER.c.deadline_id == deadline_id)
+    result = conn.execute(stmt.values(status=ReminderStatus.CANCELLED.value, note=note))
+    return int(result.rowcount)
+
+
+_CANCEL_FOR_MILESTONE = (
+    update(REMINDER)
+    .where(
+        and_(
+            REMINDER.c.status == _PENDING,
+            REMINDER.c.deadline_id.in_(
+                select(DEADLINE.c.id)
+                .where(
+                    and_(
+                        DEADLINE.c.instrument_id == bindparam("p_id"),
+                        DEADLINE.c.milestone == bindparam("p_milestone"),
+                    )
+                )
+                .scalar_subquery()
+            ),
+        )
+    )
+    .values(status=ReminderStatus.CANCELLED.value, note=bindparam("p_note"))
+)
+
+
+def cancel_for_milestone(
+    conn: Connection, instrument_id: int, milestone: str, *, note: str
+) -> None:
+    """Cancel the pending reminders of one deadline (it was just met)."""
+    conn.execute(
+        _CANCEL_FOR_MILESTONE, {"p_id": instrument_id, "p_milestone": milestone, "p_note": note}
+    )
+
+
+# -- dispatching --------------------------------------------------------------------------
+
+
+def claim(
+    conn: Connection,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    owner: str,
+    limit: int,
+    skip_locked: bool,
+) -> list[ReminderRecord]:
+    """Take up to ``limit`` reminders that are due, or whose holder's lease ran out.
+
+    One ``UPDATE ... WHERE id IN (SELECT ... [FOR UPDATE SKIP LOCKED]) RETURNING``: two
+    dispatchers never take the same row while its lease holds.
+    """
+    ready = (
+        select(REMINDER.c.id)
+        .where(
+            or_(
+                and_(REMINDER.c.status == _PENDING, REMINDER.c.next_attempt_at <= now),
+                and_(REMINDER.c.status == _SENDING, REMINDER.c.lease_until < now),
+            )
+        )
+        .order_by(REMINDER.c.next_attempt_at, REMINDER.c.id)
+        .limit(limit)
+    )
+    if skip_locked:
+        ready = ready.with_for_update(skip_locked=True)
+    stmt = (
+        update(REMINDER)
+        .where(REMINDER.c.id.in_(ready.scalar_subquery()))
+        .values(
+            status=_SENDING,
+            lease_until=lease_until,
+            claimed_by=owner,
+            attempts=REMINDER.c.attempts + 1,
+        )
+        .returning(*REMINDER.c)
+    )
+    rows = [_record(r) for r in conn.execute(stmt)]
+    rows.sort(key=lambda r: (r.next_attempt_at, r.id))
+    return rows
+
+
+_MARK_SENT = (
+    update(REMINDER)
+    .where(and_(REMINDER.c.id == bindparam("p_id"), REMINDER.c.status == _SENDING))
+    .values(
+        status=ReminderStatus.SENT.value,
+        sent_at=bindparam("p_at"),
+        late=bindparam("p_late"),
+        lease_until=None,
+        last_error=None,
+    )
+)
+
+
+def mark_sent(conn: Connection, sent: Sequence[tuple[int, datetime, bool]]) -> None:
+    """Record (id, sent at, late) for reminders handed to the mail server."""
+    if sent:
+        conn.execute(_MARK_SENT, [{"p_id": i, "p_at": at, "p_late": late} for i, at, late in sent])
+
+
+def mark_retry(
+    conn: Connection, reminder_id: int, *, next_at: datetime, error: str, first_failure: datetime
+) -> None:
+    conn.execute(
+        update(REMINDER)
+        .where(and_(REMINDER.c.id == reminder_id, REMINDER.c.status == _SENDING))
+        .values(
+            status=_PENDING,
+            next_attempt_at=next_at,
+            lease_until=None,
+            last_error=error,
+            first_failure_at=first_failure,
+        )
+    )
+
+
+def mark_failed(conn: Connection, reminder_id: int, *, error: str) -> None:
+    conn.execute(
+        update(REMINDER)
+        .where(and_(REMINDER.c.id == reminder_id, REMINDER.c.status == _SENDING))
+        .values(status=ReminderStatus.FAILED.value, lease_until=None, last_error=error)
+    )
+
+
+def mark_cancelled(conn: Connection, reminder_id: int, *, note: str) -> None:
+    """A claimed reminder that turned out to have nothing to say."""
+    conn.execute(
+        update(REMINDER)
+        .where(and_(REMINDER.c.id == reminder_id, REMINDER.c.status == _SENDING))
+        .values(status=ReminderStatus.CANCELLED.value, lease_until=None, note=note)
+    )
+
+
+# -- staff --------------------------------------------------------------------------------
+
+
+def get(conn: Connection, reminder_id: int, *, for_update: bool = False) -> ReminderRecord | None:
+    stmt = select(REMINDER).where(REMINDER.c.id == reminder_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    return _record(row) if row else None
+
+
+def set_status(
+    conn: Connection,
+    reminder_id: int,
+    *,
+    status: ReminderStatus,
+    note: str | None,
+    next_attempt_at: datetime | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status.value, "note": note, "lease_until": None}
+    if next_attempt_at is not None:
+        values.update(next_attempt_at=next_attempt_at, first_failure_at=None)
+    conn.execute(update(REMINDER).where(REMINDER.c.id == reminder_id).values(**values))
+
+
+def iter_listing(
+    conn: Connection, *, status: str | None = None
+) -> Iterator[tuple[ReminderRecord, str | None, str, str, str, str]]:
+    """(reminder, instrument slug, summit slug, summit zone, user name, user email) by time."""
+    stmt = (
+        select(
+            REMINDER,
+            INSTRUMENT.c.slug.label("instrument_slug"),
+            SUMMIT.c.slug.label("summit_slug"),
+            SUMMIT.c.tz.label("summit_tz"),
+            USER.c.name.label("user_name"),
+            USER.c.email.label("user_email"),
+        )
+        .select_from(
+            REMINDER.outerjoin(INSTRUMENT, INSTRUMENT.c.id == REMINDER.c.instrument_id)
+            .join(SUMMIT, SUMMIT.c.id == REMINDER.c.summit_id)
+            .join(USER, USER.c.id == REMINDER.c.user_id)
+        )
+        .order_by(REMINDER.c.send_at, REMINDER.c.id)
+    )
+    if status is not None:
+        stmt = stmt.where(REMINDER.c.status == status)
+    for r in conn.execution_options(yield_per=1000).execute(stmt):
+        yield _record(r), r.instrument_slug, r.summit_slug, r.summit_tz, r.user_name, r.user_email
+
+
+def next_due(conn: Connection) -> datetime | None:
+    """When the earliest pending reminder comes due (for the scheduler's log)."""
+    stmt = select(REMINDER.c.next_attempt_at).where(REMINDER.c.status == _PENDING)
+    return conn.execute(stmt.order_by(REMINDER.c.next_attempt_at).limit(1)).scalar()
