@@ -91,6 +91,24 @@ def user_add(
     click.echo(f"added user {added.name} ({', '.join(added.roles)}{party_note})")
 
 
+@user.command("grant")
+@click.argument("name")
+@click.argument("role")
+def user_grant(name: str, role: str) -> None:
+    """Give USER one more ROLE (their reminders are planned again)."""
+    changed = app().tracker.grant_role(name, role)
+    click.echo(f"user {changed.name} now has roles {', '.join(changed.roles)}")
+
+
+@user.command("revoke")
+@click.argument("name")
+@click.argument("role")
+def user_revoke(name: str, role: str) -> None:
+    """Take ROLE from USER (reminders sent for it are cancelled)."""
+    changed = app().tracker.revoke_role(name, role)
+    click.echo(f"user {changed.name} now has roles {', '.join(changed.roles)}")
+
+
 @user.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def user_list(as_json: bool) -> None:

@@ -175,6 +175,39 @@ class Tracker:
             self._plan_everything(conn)
             return user
 
+    def grant_role(self, name: str, role: str) -> UserRecord:
+        """Give a user one more role; their reminders are planned again."""
+        return self._change_role(name, role, grant=True)
+
+    def revoke_role(self, name: str, role: str) -> UserRecord:
+        """Take a role from a user; the reminders they got for it are cancelled."""
+        return self._change_role(name, role, grant=False)
+
+    def _change_role(self, name: str, role: str, *, grant: bool) -> UserRecord:
+        try:
+            parsed = Role(role).value
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise UsageError(f"unknown role {role!r} (known: {known})") from None
+        with self.db.write() as conn:
+            user = self._user(conn, name)
+            if grant:
+                if parsed in user.roles:
+                    raise RefusedError(f"user {name!r} already has role {parsed!r}")
+                if parsed == Role.DELEGATE and user.party_code is None:
+                    raise UsageError("a delegate needs a party: add the user with --party")
+                repo.add_role(conn, user.id, parsed)
+            else:
+                if parsed not in user.roles:
+                    raise RefusedError(f"user {name!r} does not have role {parsed!r}")
+                if len(user.roles) == 1:
+                    raise RefusedError(f"user {name!r} would be left without a role")
+                repo.remove_role(conn, user.id, parsed)
+            self._plan_everything(conn)
+            changed = repo.get_user(conn, name)
+            assert changed is not None
+            return changed
+
     def list_users(self) -> list[UserRecord]:
         with self.db.read() as conn:
             return repo.list_users(conn)
@@ -715,6 +748,18 @@ class Tracker:
                     summit=summit_slug,
                     state=state,
                 )
+
+    # -- reminders ------------------------------------------------------------------------
+
+    def plan_reminders(self) -> str:
+        """Re-plan every reminder, e.g. after the settings or a workflow's reminders changed.
+
+        Idempotent; reminders already sent are never planned again.
+        """
+        with self.db.write() as conn:
+            self._plan_everything(conn)
+            counts = reminder_store.count_by_status(conn)
+        return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
 
     # -- helpers --------------------------------------------------------------------------
 

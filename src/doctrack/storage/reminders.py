@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
-from doctrack.domain import ReminderKind, ReminderStatus
-from doctrack.storage.records import ReminderRecord
-from doctrack.storage.tables import DEADLINE, INSTRUMENT, REMINDER, SUMMIT, USER
+from doctrack.domain import ReminderKind, ReminderStatus, Stance
+from doctrack.storage import repo
+from doctrack.storage.records import DeadlineRecord, InstrumentRecord, ReminderRecord
+from doctrack.storage.tables import (
+    DEADLINE,
+    DEPENDENCY,
+    INSTRUMENT,
+    POSITION,
+    REMINDER,
+    SUMMIT,
+    USER,
+)
 
 _PENDING = ReminderStatus.PENDING.value
 _SENDING = ReminderStatus.SENDING.value
@@ -280,7 +289,88 @@ def iter_listing(
         yield _record(r), r.instrument_slug, r.summit_slug, r.summit_tz, r.user_name, r.user_email
 
 
+def count_by_status(conn: Connection) -> dict[str, int]:
+    stmt = select(REMINDER.c.status, func.count()).group_by(REMINDER.c.status)
+    return {status: int(n) for status, n in conn.execute(stmt)}
+
+
 def next_due(conn: Connection) -> datetime | None:
     """When the earliest pending reminder comes due (for the scheduler's log)."""
     stmt = select(REMINDER.c.next_attempt_at).where(REMINDER.c.status == _PENDING)
     return conn.execute(stmt.order_by(REMINDER.c.next_attempt_at).limit(1)).scalar()
+
+
+# -- what a batch of emails needs, read in a few queries ---------------------------------
+
+
+def instruments_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, InstrumentRecord]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    stmt = select(INSTRUMENT).where(INSTRUMENT.c.id.in_(wanted))
+    return {r.id: repo.instrument_record(r) for r in conn.execute(stmt)}
+
+
+def instruments_of_summits(
+    conn: Connection, summit_ids: Iterable[int]
+) -> dict[int, list[InstrumentRecord]]:
+    wanted = sorted(set(summit_ids))
+    if not wanted:
+        return {}
+    stmt = select(INSTRUMENT).where(INSTRUMENT.c.summit_id.in_(wanted)).order_by(INSTRUMENT.c.slug)
+    found: dict[int, list[InstrumentRecord]] = {}
+    for r in conn.execute(stmt):
+        found.setdefault(r.summit_id, []).append(repo.instrument_record(r))
+    return found
+
+
+def deadlines_of_instruments(
+    conn: Connection, instrument_ids: Iterable[int]
+) -> dict[int, list[DeadlineRecord]]:
+    wanted = sorted(set(instrument_ids))
+    if not wanted:
+        return {}
+    stmt = (
+        select(DEADLINE)
+        .where(DEADLINE.c.instrument_id.in_(wanted))
+        .order_by(DEADLINE.c.due_at, DEADLINE.c.id)
+    )
+    found: dict[int, list[DeadlineRecord]] = {}
+    for r in conn.execute(stmt):
+        found.setdefault(r.instrument_id, []).append(repo.deadline_record(r))
+    return found
+
+
+def approvals_on(conn: Connection, revision_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Parties that recorded ``approve`` on each revision."""
+    wanted = sorted(set(revision_ids))
+    if not wanted:
+        return {}
+    stmt = select(POSITION.c.revision_id, POSITION.c.party_code).where(
+        and_(POSITION.c.revision_id.in_(wanted), POSITION.c.stance == Stance.APPROVE.value)
+    )
+    found: dict[int, set[str]] = {}
+    for r in conn.execute(stmt):
+        found.setdefault(r.revision_id, set()).add(r.party_code)
+    return found
+
+
+def dependencies_of_instruments(
+    conn: Connection, instrument_ids: Iterable[int]
+) -> dict[int, list[tuple[str, str, str]]]:
+    """(slug, workflow, state) of what each instrument depends on."""
+    wanted = sorted(set(instrument_ids))
+    if not wanted:
+        return {}
+    stmt = (
+        select(
+            DEPENDENCY.c.instrument_id, INSTRUMENT.c.slug, INSTRUMENT.c.workflow, INSTRUMENT.c.state
+        )
+        .select_from(DEPENDENCY.join(INSTRUMENT, INSTRUMENT.c.id == DEPENDENCY.c.depends_on_id))
+        .where(DEPENDENCY.c.instrument_id.in_(wanted))
+        .order_by(INSTRUMENT.c.slug)
+    )
+    found: dict[int, list[tuple[str, str, str]]] = {}
+    for r in conn.execute(stmt):
+        found.setdefault(r.instrument_id, []).append((r.slug, r.workflow, r.state))
+    return found

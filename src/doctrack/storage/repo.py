@@ -96,6 +96,16 @@ def insert_user(
     return user_id
 
 
+def add_role(conn: Connection, user_id: int, role: str) -> None:
+    conn.execute(insert(USER_ROLE).values(user_id=user_id, role=role))
+
+
+def remove_role(conn: Connection, user_id: int, role: str) -> None:
+    conn.execute(
+        delete(USER_ROLE).where(and_(USER_ROLE.c.user_id == user_id, USER_ROLE.c.role == role))
+    )
+
+
 _USER_COLUMNS = (
     USER.c.id,
     USER.c.name,
@@ -229,7 +239,7 @@ def move_summit(conn: Connection, summit_id: int, version: int, starts: date, en
 # -- instruments --------------------------------------------------------------------------
 
 
-def _instrument(row: Row[Any]) -> InstrumentRecord:
+def instrument_record(row: Row[Any]) -> InstrumentRecord:
     return InstrumentRecord(
         id=row.id,
         slug=row.slug,
@@ -287,11 +297,11 @@ def get_instrument(
     """The instrument called ``slug``; ``for_update`` locks its row (PostgreSQL)."""
     stmt = _LOCK_INSTRUMENT if for_update else _GET_INSTRUMENT
     row = conn.execute(stmt, {"p_slug": slug}).first()
-    return _instrument(row) if row else None
+    return instrument_record(row) if row else None
 
 
 def get_instrument_by_id(conn: Connection, instrument_id: int) -> InstrumentRecord:
-    return _instrument(conn.execute(_GET_INSTRUMENT_BY_ID, {"p_id": instrument_id}).one())
+    return instrument_record(conn.execute(_GET_INSTRUMENT_BY_ID, {"p_id": instrument_id}).one())
 
 
 def iter_instruments(
@@ -313,7 +323,7 @@ def iter_instruments(
     if offset:
         stmt = stmt.offset(offset)
     for row in conn.execution_options(yield_per=1000).execute(stmt):
-        yield _instrument(row)
+        yield instrument_record(row)
 
 
 _CHANGES: dict[tuple[str, ...], Any] = {}
@@ -529,7 +539,7 @@ def positions_by_revision(conn: Connection, instrument_id: int) -> dict[int, lis
 # -- deadlines ----------------------------------------------------------------------------
 
 
-def _deadline(row: Row[Any]) -> DeadlineRecord:
+def deadline_record(row: Row[Any]) -> DeadlineRecord:
     return DeadlineRecord(
         id=row.id,
         instrument_id=row.instrument_id,
@@ -580,7 +590,7 @@ def deadlines_of(conn: Connection, instrument_id: int) -> list[DeadlineRecord]:
         .where(DEADLINE.c.instrument_id == instrument_id)
         .order_by(DEADLINE.c.due_at, DEADLINE.c.id)
     )
-    return [_deadline(r) for r in conn.execute(stmt)]
+    return [deadline_record(r) for r in conn.execute(stmt)]
 
 
 def iter_deadlines(
@@ -610,7 +620,7 @@ def iter_deadlines(
     if overdue_at is not None:
         stmt = stmt.where(and_(DEADLINE.c.due_at <= overdue_at, DEADLINE.c.met_at.is_(None)))
     for r in conn.execution_options(yield_per=1000).execute(stmt):
-        yield _deadline(r), r.instrument_slug, r.workflow, r.state, r.summit_slug
+        yield deadline_record(r), r.instrument_slug, r.workflow, r.state, r.summit_slug
 
 
 # -- events -------------------------------------------------------------------------------
