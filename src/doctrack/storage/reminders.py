@@ -285,7 +285,7 @@ def iter_listing(
     )
     if status is not None:
         stmt = stmt.where(REMINDER.c.status == status)
-    for r in conn.execution_options(yield_per=1000).execute(stmt):
+    for r in conn.execute(stmt.execution_options(yield_per=1000)):
         yield _record(r), r.instrument_slug, r.summit_slug, r.summit_tz, r.user_name, r.user_email
 
 

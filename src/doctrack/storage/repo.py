@@ -322,7 +322,7 @@ def iter_instruments(
         stmt = stmt.limit(limit)
     if offset:
         stmt = stmt.offset(offset)
-    for row in conn.execution_options(yield_per=1000).execute(stmt):
+    for row in conn.execute(stmt.execution_options(yield_per=1000)):
         yield instrument_record(row)
 
 
@@ -619,7 +619,7 @@ def iter_deadlines(
         stmt = stmt.where(INSTRUMENT.c.summit_id == summit_id)
     if overdue_at is not None:
         stmt = stmt.where(and_(DEADLINE.c.due_at <= overdue_at, DEADLINE.c.met_at.is_(None)))
-    for r in conn.execution_options(yield_per=1000).execute(stmt):
+    for r in conn.execute(stmt.execution_options(yield_per=1000)):
         yield deadline_record(r), r.instrument_slug, r.workflow, r.state, r.summit_slug
 
 
@@ -668,7 +668,7 @@ def iter_events(
         stmt = stmt.where(EVENT.c.instrument_id == instrument_id)
     if summit_id is not None:
         stmt = stmt.where(EVENT.c.summit_id == summit_id)
-    for r in conn.execution_options(yield_per=1000).execute(stmt):
+    for r in conn.execute(stmt.execution_options(yield_per=1000)):
         yield EventRecord(**r._mapping)
 
 
