@@ -146,3 +146,19 @@ def world(tracker: Tracker) -> Tracker:
         actor="setup",
     )
     return tracker
+
+
+# -- a real SMTP server (tests/smtp_support.py) -------------------------------------------
+
+import smtp_support  # noqa: E402 - appended section, kept apart from the fixtures above
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[smtp_support.SmtpTestServer]:
+    """A started aiosmtpd server on 127.0.0.1 and a free port, stopped after the test."""
+    server = smtp_support.SmtpTestServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -40,6 +40,13 @@ def _to_int(raw: object) -> int:
     return int(str(raw))
 
 
+def _to_positive_int(raw: object) -> int:
+    value = _to_int(raw)
+    if value < 1:
+        raise ValueError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
 def _to_str(raw: object) -> str:
     if not isinstance(raw, str | int | float):
         raise TypeError("expected a string")
@@ -154,6 +161,19 @@ SETTINGS: tuple[Setting, ...] = (
         "summit_reminders_to", _to_str_list, ("secretary",), "Roles that receive summit reminders"
     ),
     Setting(
+        "templates",
+        _to_opt_str,
+        None,
+        "Folder of email and report templates; default ./templates if it exists, else the "
+        "packaged ones",
+    ),
+    Setting(
+        "dispatch_interval",
+        _to_positive_int,
+        60,
+        "Seconds between two dispatcher runs of `doctrack scheduler`",
+    ),
+    Setting(
         "base_url",
         _to_str,
         "http://127.0.0.1:8000",
@@ -181,6 +201,8 @@ class Settings:
     send_time: time = time(9, 0)
     summit_reminders_before: tuple[Days, ...] = field(default=(Days(days=30), Days(days=7)))
     summit_reminders_to: tuple[str, ...] = ("secretary",)
+    templates: str | None = None
+    dispatch_interval: int = 60
     base_url: str = "http://127.0.0.1:8000"
 
 

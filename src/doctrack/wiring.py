@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email.utils import parseaddr
+from typing import TYPE_CHECKING
 
 from doctrack.clock import Clock, FixedClock, SystemClock, parse_instant
 from doctrack.config import Settings, load_settings
@@ -10,6 +11,10 @@ from doctrack.engine.registry import Workflows, workflows_folder
 from doctrack.services.planning import ReminderSettings
 from doctrack.services.tracking import Tracker
 from doctrack.storage.db import Database
+
+if TYPE_CHECKING:
+    from doctrack.services.notify import Sender
+    from doctrack.services.reminders import Dispatcher
 
 
 def make_clock(settings: Settings) -> Clock:
@@ -81,3 +86,21 @@ def reset_database(url: str) -> str:
         return migrate.reset(db)
     finally:
         db.dispose()
+
+
+def make_dispatcher(
+    tracker: Tracker, settings: Settings, *, sender: Sender | None = None
+) -> Dispatcher:
+    """A dispatcher on the tracker's database, sending by SMTP or into the outbox."""
+    from doctrack.services.emails import MailRenderer, templates_folder
+    from doctrack.services.notify import make_sender
+    from doctrack.services.reminders import Dispatcher
+
+    renderer = MailRenderer(
+        templates_folder(settings.templates),
+        base_url=settings.base_url,
+        mail_from=settings.mail_from,
+    )
+    return Dispatcher(
+        tracker.db, tracker.workflows, tracker.clock, renderer, sender or make_sender(settings)
+    )

@@ -19,8 +19,11 @@ _COMMANDS = {
     "summit": "doctrack.cli.admin:summit",
     "doc": "doctrack.cli.docs:doc",
     "deadlines": "doctrack.cli.docs:deadlines",
+    "calendar": "doctrack.cli.calendar:calendar",
     "workflow": "doctrack.cli.workflow:workflow",
     "demo": "doctrack.cli.demo:demo",
+    "reminders": "doctrack.cli.reminders:reminders",
+    "scheduler": "doctrack.cli.reminders:scheduler",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from doctrack.clock import FixedClock, as_utc
 from doctrack.demo.scenario import (
@@ -29,6 +30,7 @@ from doctrack.demo.scenario import (
     one_line,
 )
 from doctrack.errors import GuardFailedError, RefusedError, UsageError
+from doctrack.services.reminders import RunReport
 from doctrack.services.tracking import Tracker
 from doctrack.services.views import InstrumentView
 from doctrack.timerules import to_local
@@ -46,6 +48,16 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
+
+
+class ReminderPump(Protocol):
+    """What the replay needs of a reminder dispatcher (a ``Dispatcher``)."""
+
+    def next_due(self) -> datetime | None: ...
+
+    def run(self) -> RunReport: ...
+
+
 _VERB = {"approve": "approves", "reserve": "reserves its position on", "object": "objects to"}
 
 
@@ -76,6 +88,7 @@ class DemoCounts:
     refusals: int
     notes: int
     skipped: int
+    reminders: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,6 +149,7 @@ def replay(
     *,
     until: datetime | None = None,
     progress: Progress | None = None,
+    reminders: ReminderPump | None = None,
 ) -> DemoSummary:
     """Build the scenario in an empty database and replay its timeline up to ``until``.
 
@@ -144,6 +158,9 @@ def replay(
     ``expect: refused`` must be refused (:class:`~doctrack.RefusedError`), else the scenario is
     broken and :class:`ScenarioError` is raised; so is any other entry that doctrack refuses.
     ``tracker`` must use ``clock``; the database must not hold the scenario's names yet.
+
+    With ``reminders``, the reminders that fall due between two entries are sent at their
+    own send time (the clock is moved there), as a dispatcher running all along would have.
     """
     say: Progress = progress or _silent
     limit = as_utc(until) if until is not None else None
@@ -157,10 +174,25 @@ def replay(
     revisions: dict[str, int] = {}
     refusals: list[Refusal] = []
     entries = events = notes = skipped = 0
+    sent = 0
+
+    def send_due(until_time: datetime) -> None:
+        nonlocal sent
+        if reminders is None:
+            return
+        while (due := reminders.next_due()) is not None and due <= until_time:
+            clock.set(max(due, clock.now()))
+            report = reminders.run()
+            sent += report.sent
+            if report.claimed:
+                when = _when(to_local(clock.now(), scenario.tz))
+                say(f"[illustrative] {when} reminders: {report.summary()}")
+
     for index, entry in enumerate(scenario.timeline):
         if limit is not None and entry.at_utc > limit:
             skipped = len(scenario.timeline) - index
             break
+        send_due(entry.at_utc)
         clock.set(entry.at)
         entries += 1
         if isinstance(entry, Note):
@@ -195,6 +227,7 @@ def replay(
         events += 1
         say(_line(entry, text))
     if limit is not None and limit > clock.now():
+        send_due(limit)
         clock.set(limit)
 
     counts = DemoCounts(
@@ -207,6 +240,7 @@ def replay(
         refusals=len(refusals),
         notes=notes,
         skipped=skipped,
+        reminders=sent,
     )
     applied = scenario.timeline[:entries]
     return DemoSummary(
@@ -435,6 +469,7 @@ def render_summary(summary: DemoSummary) -> str:
     out.append(
         f"{created}; {_plural(c.entries, 'timeline entries')}: {_plural(c.events, 'changes')}, "
         f"{c.refusals} refused as expected, {_plural(c.notes, 'notes')}"
+        + (f"; {_plural(c.reminders, 'reminder emails')} sent" if c.reminders else "")
     )
 
     out += ["", "Instruments"]
