@@ -49,12 +49,25 @@ class _LazyRoot(click.Group):
             raise DoctrackClickError(str(exc), exc.exit_code) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`doctrack ... | head`): stop quietly, as Unix tools do.
+            _silence_stdout()
+            raise click.exceptions.Exit(141) from None
         except KeyboardInterrupt:
             raise DoctrackClickError("interrupted", 130) from None
         except Exception as exc:
             if os.environ.get("DOCTRACK_DEBUG"):
                 raise
             raise DoctrackClickError(_describe(exc), 3) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that flushing it at exit raises no second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _describe(exc: Exception) -> str:
