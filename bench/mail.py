@@ -1,0 +1,404 @@
+"""Send N due reminders through doctrack's dispatcher, against a raw smtplib floor.
+
+doctrack: ``Dispatcher.run()`` with doctrack's ``MailRenderer`` and ``SmtpSender``, on SQLite
+in the project's default mode: it claims the due reminders batch by batch, renders each
+message, sends each batch over one SMTP connection and records every outcome. Claims,
+rendering and marks are all in the timing.
+
+floor: the stdlib ``smtplib`` on ONE reused connection, ``sendmail(from, [to], bytes)`` for
+the very messages doctrack sends (rendered once beforehand, untimed, by the dispatcher on a
+throw-away copy of the database with a sender that only collects them), then ``quit()``.
+
+Both send to the same in-process aiosmtpd server (one handler that counts messages), so the
+server's cost is the same for both sides. Setup (a party, a secretary, 40 coordinators, a
+summit, enough ``convention`` instruments for N reminders) is done once through the public
+API and is not timed; every timed doctrack run starts from a fresh copy of that database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shutil
+import smtplib
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+import doctrack
+from bench._report import Samples, machine_lines, render_table
+from doctrack.clock import FixedClock
+from doctrack.engine.registry import Workflows
+from doctrack.services.emails import MailRenderer, templates_folder
+from doctrack.services.notify import Delivery, Outcome, SmtpSender, message_bytes
+from doctrack.services.reminders import Dispatcher
+
+WORKFLOW = "convention"
+SUMMIT = "t16"
+#: When the world is set up (reminders are planned ahead of the summit).
+START = datetime(2016, 3, 1, 6, 0, tzinfo=UTC)
+#: Every reminder planned for the summit is due by then (sent late).
+LATE = datetime(2016, 6, 30, 12, 0, tzinfo=UTC)
+COORDINATORS = 40
+ACTOR = "bench"
+MAIL_FROM = "doctrack@example.org"
+BASE_URL = "http://x"
+HOST = "127.0.0.1"
+DEFAULT_REMINDERS = 2000
+DEFAULT_REPEATS = 3
+QUICK_REMINDERS = 200
+TARGET_RATIO = 1.25
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not make doctrack and the floor do the same work."""
+
+
+# -- the SMTP server ------------------------------------------------------------------------
+
+
+class CountingHandler:
+    """aiosmtpd handler: accepts every message and counts it (nothing else)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.count += 1
+        return "250 OK"
+
+    def reset(self) -> int:
+        with self.lock:
+            count, self.count = self.count, 0
+        return count
+
+
+# -- setup (untimed) ------------------------------------------------------------------------
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def workflows() -> Workflows:
+    return Workflows.from_folder(Path("workflows"))
+
+
+def pending(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT count(*) FROM reminder WHERE status = 'pending'").scalar())
+    except AttributeError:
+        row = conn.execute("SELECT count(*) FROM reminder WHERE status = 'pending'").fetchone()
+        return int(row[0])
+    finally:
+        conn.close()
+
+
+def build_template(path: Path, reminders: int) -> int:
+    """The database every run starts from, made through the public API; returns the number
+    of instruments it took to plan at least ``reminders`` reminders."""
+    url = sqlite_url(path)
+    doctrack.init_database(url)
+    tracker = doctrack.connect(url, clock=FixedClock(START), workflows=workflows())
+    instruments = 0
+    try:
+        tracker.add_party("KZ", name="Kazakhstan", actor=ACTOR)
+        tracker.add_user("sec", email="sec@example.org", roles=["secretary"], actor=ACTOR)
+        for n in range(COORDINATORS):
+            tracker.add_user(
+                f"c{n}", email=f"c{n}@example.org", roles=["coordinator"], actor=ACTOR
+            )
+        tracker.add_summit(
+            SUMMIT,
+            title="Council",
+            city="Tashkent",
+            starts=date(2016, 6, 23),
+            ends=date(2016, 6, 24),
+            tz="Asia/Tashkent",
+            actor=ACTOR,
+        )
+        while pending(path) < reminders:
+            tracker.add_instrument(
+                f"i{instruments}",
+                title=f"Instrument {instruments}",
+                workflow=WORKFLOW,
+                summit=SUMMIT,
+                actor=ACTOR,
+            )
+            instruments += 1
+    finally:
+        tracker.db.dispose()
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return instruments
+
+
+def fresh_copy(template: Path, dest: Path) -> Path:
+    """A copy of the (checkpointed, closed) template database."""
+    wal = template.with_name(template.name + "-wal")
+    if wal.exists() and wal.stat().st_size:
+        raise BenchError(f"{template} still has a write-ahead log; cannot copy it safely")
+    for suffix in ("", "-wal", "-shm"):
+        dest.with_name(dest.name + suffix).unlink(missing_ok=True)
+    shutil.copyfile(template, dest)
+    return dest
+
+
+def open_tracker(path: Path) -> doctrack.Tracker:
+    """A tracker at LATE on ``path``, warmed up (schema check, first pooled connection,
+    the workflow's machine) so that once-per-process costs stay out of the timings."""
+    tracker = doctrack.connect(sqlite_url(path), clock=FixedClock(LATE), workflows=workflows())
+    tracker.get_summit(SUMMIT)
+    tracker.workflows.machine(WORKFLOW)
+    return tracker
+
+
+class Collector:
+    """A ``Sender`` that only keeps the messages (to render the floor's messages)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    def send(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        self.messages.extend(d.message for d in deliveries)
+        return [Outcome(d.reminder_id, sent=True) for d in deliveries]
+
+
+def _address(message: EmailMessage, header: str) -> str:
+    addresses = [addr for _name, addr in getaddresses([str(message[header] or "")]) if addr]
+    if len(addresses) != 1:
+        raise BenchError(f"expected one {header} address, got {addresses!r}")
+    return addresses[0]
+
+
+def render_floor(path: Path, renderer: MailRenderer, n: int) -> list[tuple[str, str, bytes]]:
+    """The messages doctrack sends for ``n`` reminders, as (from, to, bytes)."""
+    tracker = open_tracker(path)
+    collector = Collector()
+    try:
+        report = Dispatcher(
+            tracker.db, tracker.workflows, tracker.clock, renderer, collector, name="render"
+        ).run(limit=n)
+    finally:
+        tracker.db.dispose()
+    if report.sent != n or len(collector.messages) != n:
+        raise BenchError(f"rendering: {report.summary()}, {len(collector.messages)} messages")
+    return [
+        (_address(m, "From"), _address(m, "To"), message_bytes(m)) for m in collector.messages
+    ]
+
+
+# -- timed runs -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Timing:
+    wall_ns: int
+    cpu_ns: int
+
+
+def run_doctrack(
+    path: Path, renderer: MailRenderer, server: tuple[str, int], n: int, handler: CountingHandler
+) -> Timing:
+    tracker = open_tracker(path)
+    try:
+        dispatcher = Dispatcher(
+            tracker.db,
+            tracker.workflows,
+            tracker.clock,
+            renderer,
+            SmtpSender(*server),
+            name="bench",
+        )
+        handler.reset()
+        gc.collect()
+        wall, cpu = time.perf_counter_ns(), time.process_time_ns()
+        report = dispatcher.run(limit=n)
+        timing = Timing(time.perf_counter_ns() - wall, time.process_time_ns() - cpu)
+    finally:
+        tracker.db.dispose()
+    received = handler.reset()
+    if report.sent != n or received != n:
+        raise BenchError(f"doctrack: {report.summary()}; the server received {received} of {n}")
+    return timing
+
+
+def run_floor(
+    messages: Sequence[tuple[str, str, bytes]], server: tuple[str, int], handler: CountingHandler
+) -> Timing:
+    handler.reset()
+    gc.collect()
+    wall, cpu = time.perf_counter_ns(), time.process_time_ns()
+    conn = smtplib.SMTP(*server)
+    for mail_from, rcpt_to, data in messages:
+        conn.sendmail(mail_from, [rcpt_to], data)
+    conn.quit()
+    timing = Timing(time.perf_counter_ns() - wall, time.process_time_ns() - cpu)
+    received = handler.reset()
+    if received != len(messages):
+        raise BenchError(f"floor: the server received {received} of {len(messages)}")
+    return timing
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def report(
+    n: int,
+    instruments: int,
+    setup_s: float,
+    repeats: int,
+    ours: list[Timing],
+    floor: list[Timing],
+    mean_bytes: float,
+) -> None:
+    d = Samples(n, [t.wall_ns for t in ours])
+    f = Samples(n, [t.wall_ns for t in floor])
+    d_cpu = Samples(n, [t.cpu_ns for t in ours])
+    f_cpu = Samples(n, [t.cpu_ns for t in floor])
+    d_lo, d_hi = d.spread_us
+    f_lo, f_hi = f.spread_us
+    ratio = d.median_ns / f.median_ns
+    cpu_ratio = d_cpu.median_ns / f_cpu.median_ns
+    for line in machine_lines():
+        print(line)
+    print(
+        f"setup (untimed, public API): {COORDINATORS} coordinators, a secretary, "
+        f"{instruments} {WORKFLOW} instruments on a summit 2016-06-23..24 Asia/Tashkent, "
+        f"{setup_s:.1f} s; clock at {LATE:%Y-%m-%dT%H:%MZ}, every reminder due; every "
+        "doctrack run starts from a fresh copy"
+    )
+    print(
+        f"messages: {n:,} reminders, {mean_bytes:,.0f} bytes on average; server: aiosmtpd "
+        f"on {HOST} in this process, one counting handler for both sides"
+    )
+    print()
+    headers = [
+        "workload",
+        "size",
+        "doctrack median",
+        "floor median (smtplib, 1 conn)",
+        "ratio",
+        "ratio CPU",
+        "min-max µs/msg doctrack; floor",
+    ]
+    row = [
+        "mail (dispatch reminders)",
+        f"{n:,} msg",
+        f"{d.median_rate:,.0f} msg/s {d.median_us:,.0f} µs/msg",
+        f"{f.median_rate:,.0f} msg/s {f.median_us:,.0f} µs/msg",
+        f"{ratio:.2f}x",
+        f"{cpu_ratio:.2f}x",
+        f"{d_lo:,.0f}-{d_hi:,.0f}; {f_lo:,.0f}-{f_hi:,.0f}",
+    ]
+    print(render_table(headers, [row]))
+    print()
+    print(
+        f"ratio = doctrack median wall time / floor median wall time over {repeats} "
+        f"repeat(s), the two alternating (target: at most {TARGET_RATIO:g}x); doctrack = "
+        "Dispatcher.run (claims, rendering, SmtpSender on one connection per batch of "
+        f"100, marks); floor = the same {n:,} pre-rendered messages, smtplib.sendmail on one "
+        "connection; ratio CPU = the same with process CPU time (the server thread included)"
+    )
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.mail",
+        description="Dispatcher throughput to SMTP against a raw smtplib floor, same messages.",
+    )
+    parser.add_argument(
+        "--reminders",
+        type=int,
+        default=DEFAULT_REMINDERS,
+        metavar="N",
+        help=f"due reminders to send (default {DEFAULT_REMINDERS})",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=DEFAULT_REPEATS,
+        metavar="R",
+        help=f"timed runs of each side; the median is reported (default {DEFAULT_REPEATS})",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_REMINDERS} reminders, 1 repeat"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.reminders, args.repeats = QUICK_REMINDERS, 1
+    if args.reminders < 1:
+        parser.error("--reminders must be at least 1")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return _main(args)
+    except BenchError as exc:
+        print(f"bench.mail: cannot compare doctrack with the floor: {exc}", file=sys.stderr)
+        return 1
+
+
+def _main(args: argparse.Namespace) -> int:
+    n = args.reminders
+    handler = CountingHandler()
+    controller = Controller(handler, hostname=HOST, port=0, ready_timeout=10.0)
+    with tempfile.TemporaryDirectory(prefix="doctrack-bench-") as tmp:
+        folder = Path(tmp)
+        template = folder / "template.db"
+        started = time.perf_counter()
+        instruments = build_template(template, n)
+        setup_s = time.perf_counter() - started
+
+        renderer = MailRenderer(templates_folder(None), base_url=BASE_URL, mail_from=MAIL_FROM)
+        messages = render_floor(fresh_copy(template, folder / "render.db"), renderer, n)
+        mean_bytes = sum(len(m[2]) for m in messages) / len(messages)
+
+        controller.start()
+        try:
+            server = (HOST, int(controller.server.sockets[0].getsockname()[1]))
+            # Untimed warm-up of both sides (server loop, sockets, code paths).
+            run_floor(messages[: min(50, n)], server, handler)
+            ours: list[Timing] = []
+            floor: list[Timing] = []
+            db = folder / "doctrack.db"
+            for repeat in range(args.repeats):
+                fresh_copy(template, db)
+                if repeat % 2:
+                    floor.append(run_floor(messages, server, handler))
+                    ours.append(run_doctrack(db, renderer, server, n, handler))
+                else:
+                    ours.append(run_doctrack(db, renderer, server, n, handler))
+                    floor.append(run_floor(messages, server, handler))
+        finally:
+            controller.stop()
+    report(n, instruments, setup_s, args.repeats, ours, floor, mean_bytes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
