@@ -21,6 +21,7 @@ import argparse
 import gc
 import shutil
 import smtplib
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -86,6 +87,13 @@ class CountingHandler:
         return count
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
 # -- setup (untimed) ------------------------------------------------------------------------
 
 
@@ -100,8 +108,6 @@ def workflows() -> Workflows:
 def pending(path: Path) -> int:
     conn = sqlite3.connect(path)
     try:
-        return int(conn.execute("SELECT count(*) FROM reminder WHERE status = 'pending'").scalar())
-    except AttributeError:
         row = conn.execute("SELECT count(*) FROM reminder WHERE status = 'pending'").fetchone()
         return int(row[0])
     finally:
@@ -119,9 +125,7 @@ def build_template(path: Path, reminders: int) -> int:
         tracker.add_party("KZ", name="Kazakhstan", actor=ACTOR)
         tracker.add_user("sec", email="sec@example.org", roles=["secretary"], actor=ACTOR)
         for n in range(COORDINATORS):
-            tracker.add_user(
-                f"c{n}", email=f"c{n}@example.org", roles=["coordinator"], actor=ACTOR
-            )
+            tracker.add_user(f"c{n}", email=f"c{n}@example.org", roles=["coordinator"], actor=ACTOR)
         tracker.add_summit(
             SUMMIT,
             title="Council",
@@ -200,9 +204,7 @@ def render_floor(path: Path, renderer: MailRenderer, n: int) -> list[tuple[str, 
         tracker.db.dispose()
     if report.sent != n or len(collector.messages) != n:
         raise BenchError(f"rendering: {report.summary()}, {len(collector.messages)} messages")
-    return [
-        (_address(m, "From"), _address(m, "To"), message_bytes(m)) for m in collector.messages
-    ]
+    return [(_address(m, "From"), _address(m, "To"), message_bytes(m)) for m in collector.messages]
 
 
 # -- timed runs -----------------------------------------------------------------------------
@@ -366,7 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     n = args.reminders
     handler = CountingHandler()
-    controller = Controller(handler, hostname=HOST, port=0, ready_timeout=10.0)
+    port = free_port()
+    controller = Controller(handler, hostname=HOST, port=port, ready_timeout=10.0)
     with tempfile.TemporaryDirectory(prefix="doctrack-bench-") as tmp:
         folder = Path(tmp)
         template = folder / "template.db"
@@ -380,7 +383,7 @@ def _main(args: argparse.Namespace) -> int:
 
         controller.start()
         try:
-            server = (HOST, int(controller.server.sockets[0].getsockname()[1]))
+            server = (HOST, port)
             # Untimed warm-up of both sides (server loop, sockets, code paths).
             run_floor(messages[: min(50, n)], server, handler)
             ours: list[Timing] = []
