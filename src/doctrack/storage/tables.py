@@ -177,7 +177,8 @@ class Reminder(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("key"),
         Index("ix_reminder_ready", "status", "next_attempt_at"),
-        Index("ix_reminder_instrument", "instrument_id"),
+        Index("ix_reminder_instrument", "instrument_id", "status"),
+        Index("ix_reminder_deadline", "deadline_id", "status"),
         Index("ix_reminder_summit", "summit_id"),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -60,13 +60,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("reminder", schema=None) as batch_op:
         batch_op.create_index("ix_reminder_ready", ["status", "next_attempt_at"], unique=False)
-        batch_op.create_index("ix_reminder_instrument", ["instrument_id"], unique=False)
+        batch_op.create_index("ix_reminder_instrument", ["instrument_id", "status"], unique=False)
+        batch_op.create_index("ix_reminder_deadline", ["deadline_id", "status"], unique=False)
         batch_op.create_index("ix_reminder_summit", ["summit_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("reminder", schema=None) as batch_op:
         batch_op.drop_index("ix_reminder_summit")
+        batch_op.drop_index("ix_reminder_deadline")
         batch_op.drop_index("ix_reminder_instrument")
         batch_op.drop_index("ix_reminder_ready")
     op.drop_table("reminder")
