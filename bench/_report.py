@@ -59,6 +59,10 @@ def _dist_version(name: str) -> str:
         return "?"
 
 
+class BenchError(RuntimeError):
+    """The benchmark could not make doctrack and the floor do the same work."""
+
+
 def machine_lines() -> list[str]:
     """When and where: date, platform, CPU, Python, SQLite and the key libraries."""
     now = datetime.now().astimezone().isoformat(timespec="seconds")

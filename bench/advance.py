@@ -43,7 +43,7 @@ from typing import Any
 from sqlalchemy import event
 
 import doctrack
-from bench._report import Samples, machine_lines, mib, render_table
+from bench._report import BenchError, Samples, machine_lines, mib, render_table
 
 WORKFLOW = "convention"
 SUMMIT = "tashkent-2016"
@@ -81,10 +81,6 @@ TARGET_RATIO = 8.0
 INTERLEAVE = 25
 #: Instruments advanced in the extra, untimed run that measures peak memory.
 MEMORY_INSTRUMENTS = 500
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not make doctrack and the floor do the same work."""
 
 
 # -- setup (untimed) ------------------------------------------------------------------------

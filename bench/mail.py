@@ -38,7 +38,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 import doctrack
-from bench._report import Samples, machine_lines, render_table
+from bench._report import BenchError, Samples, machine_lines, render_table
 from doctrack.clock import FixedClock
 from doctrack.engine.registry import Workflows
 from doctrack.services.emails import MailRenderer, templates_folder
@@ -60,10 +60,6 @@ DEFAULT_REMINDERS = 2000
 DEFAULT_REPEATS = 3
 QUICK_REMINDERS = 200
 TARGET_RATIO = 1.25
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not make doctrack and the floor do the same work."""
 
 
 # -- the SMTP server ------------------------------------------------------------------------
