@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from doctrack.cli._context import app, echo_json_stream, echo_table
+
+if TYPE_CHECKING:
+    from doctrack.services.reminders import RunReport
 
 _STATUSES = ["pending", "sending", "sent", "failed", "cancelled"]
 
@@ -60,9 +64,9 @@ def reminders_run(limit: int | None, quiet: bool) -> None:
     ctx = app()
     dispatcher = make_dispatcher(ctx.tracker, ctx.settings)
 
-    def progress(report: object) -> None:
+    def progress(report: RunReport) -> None:
         if sys.stderr.isatty():
-            click.echo(f"\r{getattr(report, 'claimed', 0)} processed", err=True, nl=False)
+            click.echo(f"\r{report.claimed} processed", err=True, nl=False)
 
     report = dispatcher.run(limit=limit, progress=progress)
     if sys.stderr.isatty() and report.claimed:

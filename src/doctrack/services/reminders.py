@@ -56,6 +56,9 @@ class DispatchPolicy:
     max_retry_delay: timedelta = timedelta(hours=4)
     give_up_after: timedelta = timedelta(hours=24)
 
+    def is_late(self, send_at: datetime, now: datetime) -> bool:
+        return now - send_at > self.late_after
+
     def retry_delay(self, failures: int) -> timedelta:
         delay = self.first_retry * (1 << max(0, failures - 1))
         return min(delay, self.max_retry_delay)
@@ -174,7 +177,7 @@ class Dispatcher:
         with self.db.read() as conn:
             context = _BatchContext.load(conn, batch, self.workflows)
         for r in batch:
-            late = now - r.send_at > self.policy.late_after
+            late = self.policy.is_late(r.send_at, now)
             try:
                 if r.kind == ReminderKind.DEADLINE:
                     mail_d = context.deadline_mail(r, now, late)
@@ -208,7 +211,7 @@ class Dispatcher:
             for outcome in outcomes:
                 r = by_id[outcome.reminder_id]
                 if outcome.sent:
-                    late = now - r.send_at > self.policy.late_after
+                    late = self.policy.is_late(r.send_at, now)
                     sent.append((r.id, now, late))
                     report.late += late
                     continue
