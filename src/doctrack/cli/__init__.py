@@ -24,6 +24,7 @@ _COMMANDS = {
     "demo": "doctrack.cli.demo:demo",
     "reminders": "doctrack.cli.reminders:reminders",
     "scheduler": "doctrack.cli.reminders:scheduler",
+    "report": "doctrack.cli.report:report",
 }
 
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
-from pathlib import Path
-
 import click
 
 from doctrack.cli._context import app
+from doctrack.cli._files import atomic_writer
 
 
 @click.group()
@@ -38,36 +34,9 @@ def calendar_export(summit_slug: str | None, output: str) -> None:
     if output == "-":
         click.echo(result.ics, nl=False)  # bytes go to the binary stream as they are
         return
-    _write_atomically(output, result.ics)
+    with atomic_writer(output) as out:
+        out.write(result.ics)
     click.echo(
         f"wrote {result.events} events ({result.summits} summits, "
         f"{result.deadlines} deadlines) to {output}"
     )
-
-
-def _write_atomically(output: str, data: bytes) -> None:
-    """Write ``data`` to a new file next to ``output``, then rename it over ``output``.
-
-    A failure leaves ``output`` as it was and no temporary file behind. The new file gets the
-    usual permissions (0666 less the umask), as if written directly.
-    """
-    from doctrack.errors import UsageError
-
-    path = Path(output)
-    if path.name in {"", ".", ".."}:
-        raise UsageError(f"cannot write {output!r}: not a file name")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            tmp.replace(path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-    except OSError as exc:
-        raise UsageError(f"cannot write {output!r}: {exc.strerror or exc}") from None

@@ -59,6 +59,21 @@ class Database:
             yield conn
 
     @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction whose statements all see the same committed data, for
+        reads made of several queries (reports, exports). SQLite in WAL mode gives a
+        deferred transaction that already; PostgreSQL needs REPEATABLE READ."""
+        self._check_schema()
+        with self.engine.connect() as plain:
+            conn = plain
+            if not self.is_sqlite:
+                conn = plain.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            with conn.begin():
+                yield conn
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction: all or nothing. On SQLite it takes the write lock at once."""
         self._check_schema()
