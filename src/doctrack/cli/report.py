@@ -118,7 +118,7 @@ def report_status(
     if fmt == "pdf":
         from doctrack.services import pdf
 
-        pdf.available() or pdf.html_to_pdf("")  # raises the install hint when missing
+        pdf.require()  # before any work: the install hint when WeasyPrint is missing
     tracker = ctx.tracker
     reports = StatusReports(tracker.db, tracker.workflows, tracker.clock)
     with reports.open(summit=summit_slug, as_of=as_of, since=since, days=days) as status:

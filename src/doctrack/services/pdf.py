@@ -28,6 +28,11 @@ def _weasyprint() -> Any:
     return weasyprint
 
 
+def require() -> None:
+    """Raise the one-line install hint unless PDF output works here."""
+    _weasyprint()
+
+
 def available() -> bool:
     """Whether PDF output works here."""
     try:

@@ -91,14 +91,13 @@ class ReportWriter:
         template = self.env.get_template("reports/status.html")
         return template.render(report=report, summits=report.summits)
 
-    def _chart(self, part: SummitReport) -> Markup:
+    def _chart(self, part: SummitReport, labels: Mapping[str, str]) -> Markup:
         from doctrack.services.charts import timeline_svg
 
         lines = part.timeline()
         if not lines:
             return Markup("")
         fmt = i18n.Formats(self.lang, part.tz)
-        _ = self.gettext
         # Matplotlib escapes the text it writes: the SVG is markup, not text to escape.
         return Markup(  # noqa: S704
             timeline_svg(
@@ -107,13 +106,8 @@ class ReportWriter:
                 as_of=part.as_of,
                 summit_starts=part.summit.starts,
                 summit_ends=part.summit.ends,
-                labels={
-                    "met": _("met"),
-                    "pending": _("pending"),
-                    "missed": _("missed"),
-                    "today": _("report date"),
-                    "summit": _("summit"),
-                },
+                # The template passes translated (escaped) labels; Matplotlib wants text.
+                labels={k: Markup(v).unescape() for k, v in labels.items()},  # noqa: S704
                 day_format=fmt.short_day,
             )
         )
