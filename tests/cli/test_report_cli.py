@@ -107,3 +107,24 @@ def test_unwritable_output(scenario: Cli) -> None:
     stderr = scenario.usage("report", "status", "-o", str(scenario.files / "no" / "r.html"))
     assert stderr.startswith("doctrack: cannot write ")
     assert len(stderr.splitlines()) == 1
+
+
+def test_dossier(scenario: Cli) -> None:
+    result = scenario.ok("report", "dossier", "convention")
+    assert result.stdout.startswith("# ")
+    assert "\n`convention` · convention · Generated " in result.stdout
+    assert "## History" in result.stdout
+    path = scenario.files / "d.json"
+    scenario.ok("report", "dossier", "convention", "-o", str(path), "--lang", "ru")
+    assert json.loads(path.read_text(encoding="utf-8"))["instrument"]["slug"] == "convention"
+
+
+def test_dossier_refusals(scenario: Cli) -> None:
+    path = scenario.files / "d.html"
+    assert scenario.refused("report", "dossier", "nope", "-o", str(path)) == (
+        "doctrack: no instrument 'nope'"
+    )
+    assert "no reports translation" in scenario.usage(
+        "report", "dossier", "convention", "--lang", "xx", "-o", str(path)
+    )
+    assert files_in(scenario.files) == []

@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from doctrack import i18n
+from doctrack.services.dossier import Dossier, dossier_json
 from doctrack.services.status import (
     ChangeLine,
     DeadlineLine,
@@ -90,6 +91,19 @@ class ReportWriter:
     def html(self, report: StatusReport) -> str:
         template = self.env.get_template("reports/status.html")
         return template.render(report=report, summits=report.summits)
+
+    def write_dossier(self, dossier: Dossier, fmt: str, out: IO[str]) -> None:
+        """Write one instrument's dossier as ``html``, ``md`` or ``json``."""
+        if fmt == "json":
+            json.dump(dossier_json(dossier, self.lang, self.gettext), out, ensure_ascii=False)
+            out.write("\n")
+            return
+        template = self.env.get_template(f"reports/dossier.{fmt}")
+        for piece in template.generate(dossier=dossier):
+            out.write(piece)
+
+    def dossier_html(self, dossier: Dossier) -> str:
+        return self.env.get_template("reports/dossier.html").render(dossier=dossier)
 
     def _chart(self, part: SummitReport, labels: Mapping[str, str]) -> Markup:
         from doctrack.services.charts import timeline_svg

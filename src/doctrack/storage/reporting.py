@@ -1,4 +1,4 @@
-"""The SQL of the status reports and the dossier: set-based reads, streamed, as rows.
+"""The SQL of the status reports: set-based reads, streamed, as rows.
 
 A report reads a whole summit at once, so nothing here runs a query per instrument: the
 instruments come in one streamed, ordered query, and what hangs off them (deadlines,
@@ -22,7 +22,6 @@ from doctrack.storage.tables import (
     INSTRUMENT,
     PARTY,
     POSITION,
-    REVISION,
 )
 
 #: Instruments read per chunk (and per ``IN`` list of the queries that hang off them).
@@ -190,65 +189,5 @@ def summit_events(
             ),
         )
         .order_by(EVENT.c.at, EVENT.c.id)
-    )
-    yield from conn.execute(stmt.execution_options(yield_per=CHUNK))
-
-
-# -- the dossier ----------------------------------------------------------------------------
-
-
-def revisions_of(conn: Connection, instrument_id: int) -> list[Any]:
-    """Revisions without their content: number, file name, size, sha256, who, when, note."""
-    stmt = (
-        select(
-            REVISION.c.id,
-            REVISION.c.number,
-            REVISION.c.filename,
-            REVISION.c.size,
-            REVISION.c.sha256,
-            REVISION.c.uploaded_by,
-            REVISION.c.uploaded_at,
-            REVISION.c.note,
-        )
-        .where(REVISION.c.instrument_id == instrument_id)
-        .order_by(REVISION.c.number)
-    )
-    return list(conn.execute(stmt))
-
-
-def positions_of(conn: Connection, instrument_id: int) -> list[Any]:
-    """Every position recorded on any revision of the instrument (the latest per party and
-    revision), in revision and party order."""
-    stmt = (
-        select(
-            POSITION.c.revision_id,
-            POSITION.c.party_code,
-            POSITION.c.stance,
-            POSITION.c.comment,
-            POSITION.c.recorded_by,
-            POSITION.c.on_behalf,
-            POSITION.c.at,
-        )
-        .where(POSITION.c.instrument_id == instrument_id)
-        .order_by(POSITION.c.revision_id, POSITION.c.party_code)
-    )
-    return list(conn.execute(stmt))
-
-
-def events_of(conn: Connection, instrument_id: int) -> Iterator[Any]:
-    stmt = (
-        select(
-            EVENT.c.id,
-            EVENT.c.at,
-            EVENT.c.actor,
-            EVENT.c.kind,
-            EVENT.c.trigger,
-            EVENT.c.from_state,
-            EVENT.c.to_state,
-            EVENT.c.comment,
-            EVENT.c.payload,
-        )
-        .where(EVENT.c.instrument_id == instrument_id)
-        .order_by(EVENT.c.id)
     )
     yield from conn.execute(stmt.execution_options(yield_per=CHUNK))
