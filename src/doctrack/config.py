@@ -94,6 +94,32 @@ def _to_str_list(raw: object) -> tuple[str, ...]:
     return tuple(str(p).strip() for p in items if str(p).strip())
 
 
+def _to_cron(raw: object) -> str | None:
+    """A crontab rule (five fields) for scheduled reports; empty or ``off``: none."""
+    text = " ".join(_to_str(raw).split())
+    if text.lower() in {"", "off"}:
+        return None
+    from doctrack.services.report_schedule import check_cron
+
+    return check_cron(text)
+
+
+def _to_cron_table(raw: object) -> tuple[tuple[str, str | None], ...]:
+    """Summit slug to crontab rule (``off``: none). TOML: a table; environment:
+    ``slug=RULE;slug=off``."""
+    if isinstance(raw, dict):
+        items = list(raw.items())
+    else:
+        items = []
+        for part in str(raw).split(";"):
+            if part.strip():
+                slug, sep, rule = part.partition("=")
+                if not sep:
+                    raise ValueError(f"expected SUMMIT=RULE, got {part.strip()!r}")
+                items.append((slug.strip(), rule))
+    return tuple((str(slug), _to_cron(rule)) for slug, rule in items)
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One setting: its name (the TOML key; the env var is ``DOCTRACK_`` + upper case)."""
@@ -174,6 +200,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between two dispatcher runs of `doctrack scheduler`",
     ),
     Setting(
+        "report_schedule",
+        _to_cron,
+        None,
+        "Crontab rule (in each summit's zone) on which the scheduler emails the status "
+        "report, e.g. '0 8 * * mon'; unset: no scheduled reports",
+    ),
+    Setting(
+        "report_schedule_by_summit",
+        _to_cron_table,
+        (),
+        "Per summit: a rule that replaces report_schedule, or 'off'",
+    ),
+    Setting(
+        "report_to",
+        _to_str_list,
+        ("secretary",),
+        "Roles that receive scheduled status reports",
+    ),
+    Setting(
         "base_url",
         _to_str,
         "http://127.0.0.1:8000",
@@ -203,6 +248,9 @@ class Settings:
     summit_reminders_to: tuple[str, ...] = ("secretary",)
     templates: str | None = None
     dispatch_interval: int = 60
+    report_schedule: str | None = None
+    report_schedule_by_summit: tuple[tuple[str, str | None], ...] = ()
+    report_to: tuple[str, ...] = ("secretary",)
     base_url: str = "http://127.0.0.1:8000"
 
 

@@ -45,6 +45,7 @@ class ReminderKind(StrEnum):
 
     DEADLINE = "deadline"
     SUMMIT = "summit"
+    REPORT = "report"  # a scheduled status report of a summit
 
 
 class ReminderStatus(StrEnum):

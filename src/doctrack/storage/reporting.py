@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, tuple_
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from doctrack.storage.tables import (
@@ -22,6 +22,7 @@ from doctrack.storage.tables import (
     INSTRUMENT,
     PARTY,
     POSITION,
+    REMINDER,
 )
 
 #: Instruments read per chunk (and per ``IN`` list of the queries that hang off them).
@@ -191,3 +192,43 @@ def summit_events(
         .order_by(EVENT.c.at, EVENT.c.id)
     )
     yield from conn.execute(stmt.execution_options(yield_per=CHUNK))
+
+
+# -- scheduled reports (reminder rows of kind "report") --------------------------------------
+
+
+def future_report_rows(conn: Connection, now: datetime) -> list[Any]:
+    """(id, key, status) of the report rows not due yet, whatever their status."""
+    stmt = select(REMINDER.c.id, REMINDER.c.key, REMINDER.c.status).where(
+        REMINDER.c.kind == "report", REMINDER.c.send_at > now
+    )
+    return list(conn.execute(stmt))
+
+
+def existing_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
+    if not keys:
+        return set()
+    stmt = select(REMINDER.c.key).where(REMINDER.c.key.in_(list(keys)))
+    return set(conn.execute(stmt).scalars())
+
+
+def previous_report_sent(conn: Connection, summit_id: int, before: datetime) -> datetime | None:
+    """When the last report of the summit was sent before ``before`` (to anyone)."""
+    stmt = select(func.max(REMINDER.c.sent_at)).where(
+        REMINDER.c.kind == "report",
+        REMINDER.c.summit_id == summit_id,
+        REMINDER.c.status == "sent",
+        REMINDER.c.sent_at < before,
+    )
+    found: datetime | None = conn.execute(stmt).scalar()
+    return found
+
+
+def cancel_pending(conn: Connection, ids: Sequence[int], note: str) -> None:
+    """Cancel the pending rows ``ids`` (a row a dispatcher holds is left alone)."""
+    if ids:
+        conn.execute(
+            update(REMINDER)
+            .where(REMINDER.c.id.in_(list(ids)), REMINDER.c.status == "pending")
+            .values(status="cancelled", note=note)
+        )
