@@ -149,7 +149,51 @@ def test_a_milestone_reached_after_the_moment_counts_as_not_reached(season: Trac
     assert met.deadlines[0].status.value == "pending"
     assert met.deadlines[0].met_at is None
     assert met.health is Health.ON_TRACK  # 24 May is 15 days away: outside the window
-    assert met.days_in_state == 0  # the state is today's; it is never counted negative
+    # On 9 May it was still in drafting, since 1 March, with no draft.
+    assert (met.state, met.days_in_state, met.revision) == ("drafting", 69, None)
+
+
+def test_as_of_rebuilds_the_past_from_the_history(world: Tracker) -> None:
+    t = world
+    add(t, "a", "programme")  # 1 March
+    add(t, "b", "programme", depends_on=("a",))
+    set_clock(t, "2016-04-01T10:00:00+05:00")
+    t.revise("a", content=b"one", filename="a1.txt", as_user="drafter")
+    t.record_position("a", "UZ", "reserve", as_user="uz", comment="wait")
+    t.advance("a", "submit", as_user="drafter")
+    set_clock(t, "2016-04-10T10:00:00+05:00")
+    t.record_position("a", "UZ", "approve", as_user="uz", comment="ok")
+    set_clock(t, "2016-04-20T10:00:00+05:00")
+    add(t, "c", "programme")
+    set_clock(t, "2016-06-01T00:00:00+05:00")
+
+    then = by_slug(lines(t, summit="t16", as_of=date(2016, 4, 5)))
+    assert sorted(then) == ["a", "b"]  # c did not exist yet
+    a = then["a"]
+    assert (a.state, a.state_label, a.days_in_state, a.revision) == (
+        "expert_review",
+        "Expert review",
+        4,
+        1,
+    )
+    assert {p.party: (p.stance, p.comment) for p in a.positions if p.stance} == {
+        "UZ": ("reserve", "wait")
+    }
+    assert [(d.slug, d.state_label, d.blocks) for d in then["b"].dependencies] == [
+        ("a", "Expert review", True)
+    ]
+
+    earlier = by_slug(lines(t, summit="t16", as_of=date(2016, 3, 15)))["a"]
+    assert (earlier.state, earlier.days_in_state, earlier.revision) == ("drafting", 14, None)
+    assert all(p.stance is None for p in earlier.positions)
+
+    now = by_slug(lines(t, summit="t16"))
+    assert sorted(now) == ["a", "b", "c"]
+    assert {p.party: (p.stance, p.comment) for p in now["a"].positions if p.stance} == {
+        "UZ": ("approve", "ok")
+    }
+    with reports(t).open(summit="t16", as_of=date(2016, 4, 5)) as report:
+        assert report.summits[0].headline.total == 2
 
 
 @pytest.mark.parametrize(

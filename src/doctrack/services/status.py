@@ -171,8 +171,11 @@ class SummitReport:
         parties: Sequence[Party],
         as_of: datetime,
         since: datetime,
+        *,
+        historic: bool = False,
     ) -> None:
         self._conn = conn
+        self.historic = historic
         self._workflows = workflows
         self.summit = summit
         self.parties = tuple(parties)
@@ -205,7 +208,7 @@ class SummitReport:
             counts = dict.fromkeys(Health, 0)
             windows: dict[str, timedelta] = {}
             for r in reporting.classification_rows(
-                self._conn, self.summit.id, self.as_of, self._final
+                self._conn, self.summit.id, self.as_of, self._final, historic=self.historic
             ):
                 window = windows.get(r.workflow)
                 if window is None:
@@ -229,7 +232,13 @@ class SummitReport:
     ) -> Iterator[InstrumentLine]:
         """The instruments, most urgent first (see ``reporting.instrument_rows``)."""
         rows = reporting.instrument_rows(
-            self._conn, self.summit.id, self.as_of, self._final, open_only=open_only, limit=limit
+            self._conn,
+            self.summit.id,
+            self.as_of,
+            self._final,
+            historic=self.historic,
+            open_only=open_only,
+            limit=limit,
         )
         while chunk := list(islice(rows, reporting.CHUNK)):
             yield from self._chunk(chunk)
@@ -258,23 +267,36 @@ class SummitReport:
     def _chunk(self, rows: list[Row[Any]]) -> Iterator[InstrumentLine]:
         ids = [r.id for r in rows]
         deadlines = reporting.deadlines_of(self._conn, ids)
-        positions = reporting.positions_on(
-            self._conn, [r.revision_id for r in rows if r.revision_id is not None]
+        dependencies = reporting.dependencies_of(
+            self._conn, ids, self.as_of if self.historic else None
         )
-        dependencies = reporting.dependencies_of(self._conn, ids)
+        stances: dict[int, dict[str, tuple[str, str | None]]] = {}
+        if self.historic:
+            drafts = {r.id: r.revision_number for r in rows}
+            then = reporting.position_events(self._conn, ids, self.as_of)
+            for (instrument_id, number, party), value in then.items():
+                if number == drafts[instrument_id]:
+                    stances.setdefault(instrument_id, {})[party] = value
+        else:
+            by_revision = reporting.positions_on(
+                self._conn, [r.revision_id for r in rows if r.revision_id is not None]
+            )
+            for r in rows:
+                if r.revision_id is not None:
+                    stances[r.id] = {
+                        p.party_code: (p.stance, p.comment)
+                        for p in by_revision.get(r.revision_id, ())
+                    }
         for r in rows:
             yield self._line(
-                r,
-                deadlines.get(r.id, ()),
-                positions.get(r.revision_id, ()) if r.revision_id is not None else (),
-                dependencies.get(r.id, ()),
+                r, deadlines.get(r.id, ()), stances.get(r.id, {}), dependencies.get(r.id, ())
             )
 
     def _line(
         self,
         r: Row[Any],
         deadline_rows: Sequence[Row[Any]],
-        position_rows: Sequence[Row[Any]],
+        stances: Mapping[str, tuple[str, str | None]],
         dependency_rows: Sequence[Row[Any]],
     ) -> InstrumentLine:
         wf = self._workflow(r.workflow)
@@ -308,17 +330,10 @@ class SummitReport:
                     blocks=not dep_adopted and not adopted and not final,
                 )
             )
-        stances = {p.party_code: p for p in position_rows}
         cells = []
         for party in self.parties:
-            p = stances.get(party.code)
-            cells.append(
-                PositionCell(
-                    party=party.code,
-                    stance=p.stance if p else None,
-                    comment=p.comment if p else None,
-                )
-            )
+            stance, comment = stances.get(party.code, (None, None))
+            cells.append(PositionCell(party=party.code, stance=stance, comment=comment))
         return InstrumentLine(
             slug=r.slug,
             title=r.title,
@@ -396,7 +411,11 @@ class StatusReports:
                 )
                 if start > moment:
                     raise UsageError("--since is after --as-of: nothing can have changed")
-                parts.append(SummitReport(conn, self.workflows, s, parties, moment, start))
+                parts.append(
+                    SummitReport(
+                        conn, self.workflows, s, parties, moment, start, historic=moment < now
+                    )
+                )
             yield StatusReport(
                 generated_at=now,
                 as_of=_instant(as_of, "UTC") if as_of is not None else now,

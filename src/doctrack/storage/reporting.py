@@ -8,6 +8,7 @@ positions on the current revision, dependencies) is read per chunk of instrument
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from doctrack.storage.tables import (
     PARTY,
     POSITION,
     REMINDER,
+    REVISION,
 )
 
 #: Instruments read per chunk (and per ``IN`` list of the queries that hang off them).
@@ -46,20 +48,75 @@ def _next_due(as_of: datetime) -> Any:
     )
 
 
-def _closed(final_states: Sequence[tuple[str, str]]) -> Any:
+def _as_at(i: Any, as_of: datetime | None) -> tuple[Any, Any, Any, Any]:
+    """(state, state since, revision id, revision number) of instrument table ``i``: as they
+    are now, or, with ``as_of``, as they were then, rebuilt from the history (the last
+    transition by then, else the source of the first one after, else the current state;
+    the last draft uploaded by then)."""
+    if as_of is None:
+        return i.c.state, i.c.state_since, i.c.revision_id, i.c.revision_number
+
+    def transition(column: Any, *, before: bool) -> Any:
+        when = EVENT.c.at <= as_of if before else EVENT.c.at > as_of
+        order = EVENT.c.id.desc() if before else EVENT.c.id.asc()
+        return (
+            select(column)
+            .where(EVENT.c.instrument_id == i.c.id, EVENT.c.kind == "transition", when)
+            .order_by(order)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    def revision(column: Any) -> Any:
+        return (
+            select(column)
+            .where(REVISION.c.instrument_id == i.c.id, REVISION.c.uploaded_at <= as_of)
+            .order_by(REVISION.c.number.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    state = func.coalesce(
+        transition(EVENT.c.to_state, before=True),
+        transition(EVENT.c.from_state, before=False),
+        i.c.state,
+    )
+    since = func.coalesce(transition(EVENT.c.at, before=True), i.c.created_at)
+    return state, since, revision(REVISION.c.id), revision(REVISION.c.number)
+
+
+def _closed(state: Any, final_states: Sequence[tuple[str, str]]) -> Any:
     if not final_states:
         return literal(0).label("closed")
-    test = tuple_(INSTRUMENT.c.workflow, INSTRUMENT.c.state).in_(list(final_states))
+    test = tuple_(INSTRUMENT.c.workflow, state).in_(list(final_states))
     return case((test, 1), else_=0).label("closed")
 
 
+def _summit_filter(summit_id: int, historic: datetime | None) -> Any:
+    test = INSTRUMENT.c.summit_id == summit_id
+    return test if historic is None else and_(test, INSTRUMENT.c.created_at <= historic)
+
+
 def classification_rows(
-    conn: Connection, summit_id: int, as_of: datetime, final_states: Sequence[tuple[str, str]]
+    conn: Connection,
+    summit_id: int,
+    as_of: datetime,
+    final_states: Sequence[tuple[str, str]],
+    *,
+    historic: bool = False,
 ) -> Iterator[Any]:
-    """(workflow, state, closed, next_due) of every instrument of the summit, streamed."""
+    """(workflow, state, closed, next_due) of every instrument of the summit, streamed.
+
+    ``historic``: states as they were at ``as_of`` (and only instruments added by then).
+    """
+    then = as_of if historic else None
+    state = _as_at(INSTRUMENT, then)[0]
     stmt = select(
-        INSTRUMENT.c.workflow, INSTRUMENT.c.state, _closed(final_states), _next_due(as_of)
-    ).where(INSTRUMENT.c.summit_id == summit_id)
+        INSTRUMENT.c.workflow,
+        state.label("state"),
+        _closed(state, final_states),
+        _next_due(as_of),
+    ).where(_summit_filter(summit_id, then))
     yield from conn.execute(stmt.execution_options(yield_per=5000))
 
 
@@ -69,12 +126,15 @@ def instrument_rows(
     as_of: datetime,
     final_states: Sequence[tuple[str, str]],
     *,
+    historic: bool = False,
     open_only: bool = False,
     limit: int | None = None,
 ) -> Iterator[Any]:
     """The summit's instruments, most urgent first: open before closed, then by the due
     time of the first deadline not met by ``as_of`` (none last), then by slug."""
-    closed = _closed(final_states)
+    then = as_of if historic else None
+    state, since, revision_id, revision_number = _as_at(INSTRUMENT, then)
+    closed = _closed(state, final_states)
     next_due = _next_due(as_of)
     stmt = (
         select(
@@ -83,21 +143,19 @@ def instrument_rows(
             INSTRUMENT.c.title,
             INSTRUMENT.c.kind,
             INSTRUMENT.c.workflow,
-            INSTRUMENT.c.state,
-            INSTRUMENT.c.state_since,
+            state.label("state"),
+            since.label("state_since"),
             INSTRUMENT.c.lead_party,
-            INSTRUMENT.c.revision_id,
-            INSTRUMENT.c.revision_number,
+            revision_id.label("revision_id"),
+            revision_number.label("revision_number"),
             closed,
             next_due,
         )
-        .where(INSTRUMENT.c.summit_id == summit_id)
+        .where(_summit_filter(summit_id, then))
         .order_by(closed, next_due.asc().nulls_last(), INSTRUMENT.c.slug)
     )
     if open_only and final_states:
-        stmt = stmt.where(
-            tuple_(INSTRUMENT.c.workflow, INSTRUMENT.c.state).not_in(list(final_states))
-        )
+        stmt = stmt.where(tuple_(INSTRUMENT.c.workflow, state).not_in(list(final_states)))
     if limit is not None:
         stmt = stmt.limit(limit)
     yield from conn.execute(stmt.execution_options(yield_per=CHUNK))
@@ -135,25 +193,54 @@ def positions_on(conn: Connection, revision_ids: Sequence[int]) -> dict[int, lis
     return found
 
 
-_DEPENDS_ON = (
-    select(
-        DEPENDENCY.c.instrument_id,
-        INSTRUMENT.c.slug,
-        INSTRUMENT.c.workflow,
-        INSTRUMENT.c.state,
-    )
-    .select_from(DEPENDENCY.join(INSTRUMENT, INSTRUMENT.c.id == DEPENDENCY.c.depends_on_id))
-    .where(DEPENDENCY.c.instrument_id.in_(bindparam("p_ids", expanding=True)))
-    .order_by(DEPENDENCY.c.instrument_id, INSTRUMENT.c.slug)
-)
-
-
-def dependencies_of(conn: Connection, ids: Sequence[int]) -> dict[int, list[Any]]:
-    """(slug, workflow, state) of what each of ``ids`` depends on, by instrument id."""
+def dependencies_of(
+    conn: Connection, ids: Sequence[int], as_of: datetime | None = None
+) -> dict[int, list[Any]]:
+    """(slug, workflow, state) of what each of ``ids`` depends on, by instrument id; with
+    ``as_of``, the states they had then."""
     found: dict[int, list[Any]] = {}
-    if ids:
-        for r in conn.execute(_DEPENDS_ON, {"p_ids": list(ids)}):
-            found.setdefault(r.instrument_id, []).append(r)
+    if not ids:
+        return found
+    target = INSTRUMENT.alias("dep")
+    state = _as_at(target, as_of)[0]
+    stmt = (
+        select(
+            DEPENDENCY.c.instrument_id,
+            target.c.slug,
+            target.c.workflow,
+            state.label("state"),
+        )
+        .select_from(DEPENDENCY.join(target, target.c.id == DEPENDENCY.c.depends_on_id))
+        .where(DEPENDENCY.c.instrument_id.in_(list(ids)))
+        .order_by(DEPENDENCY.c.instrument_id, target.c.slug)
+    )
+    for r in conn.execute(stmt):
+        found.setdefault(r.instrument_id, []).append(r)
+    return found
+
+
+def position_events(
+    conn: Connection, ids: Sequence[int], as_of: datetime
+) -> dict[tuple[int, int, str], tuple[str, str | None]]:
+    """(instrument id, draft number, party) to the last (stance, comment) recorded by
+    ``as_of``, from the history (the position table keeps only the latest)."""
+    found: dict[tuple[int, int, str], tuple[str, str | None]] = {}
+    if not ids:
+        return found
+    stmt = (
+        select(EVENT.c.instrument_id, EVENT.c.payload, EVENT.c.comment)
+        .where(
+            EVENT.c.instrument_id.in_(list(ids)),
+            EVENT.c.kind == "position",
+            EVENT.c.at <= as_of,
+        )
+        .order_by(EVENT.c.id)
+    )
+    for r in conn.execute(stmt):
+        data = json.loads(r.payload or "{}")
+        if {"party", "stance", "revision"} <= data.keys():
+            key = (r.instrument_id, int(data["revision"]), str(data["party"]))
+            found[key] = (str(data["stance"]), r.comment)
     return found
 
 
