@@ -109,10 +109,15 @@ class Formats:
         return format_decimal(value, locale=self.locale)
 
 
+#: Formatting locale of a language where the bare language's default does not suit an
+#: international secretariat: English dates as "23 June 2016", not "June 23, 2016".
+_FORMAT_LOCALE = {"en": "en_GB"}
+
+
 @lru_cache(maxsize=16)
 def _locale(lang: str) -> Locale:
     try:
-        return Locale.parse(lang)
+        return Locale.parse(_FORMAT_LOCALE.get(lang, lang))
     except (UnknownLocaleError, ValueError):
         raise UsageError(f"unknown language {lang!r}") from None
 

@@ -136,10 +136,11 @@ def test_headline_and_lines(season: Tracker) -> None:
     assert met.days_in_state == 10  # agreed on 10 May
 
     closed = got["p-closed"]
-    assert (closed.health, closed.final, closed.next_deadline is None) == (
+    assert (closed.health, closed.final, closed.next_deadline, closed.missed) == (
         Health.CLOSED,
         True,
-        False,
+        None,
+        (),
     )
 
 
@@ -364,7 +365,7 @@ def test_markdown_numbers(season: Tracker) -> None:
     text = render(season, "md", summit="t16", as_of=date(2016, 5, 20))
     assert "**34 days to the summit.**" in text
     assert "| 1 | 2 | 1 | 1 | 5 |" in text
-    assert "Approved by ministers: June 9, 2016, 00:00, in 20 days" in text
+    assert "Approved by ministers: 9 June 2016, 00:00, in 20 days" in text
 
 
 def test_russian_plurals_and_dates(season: Tracker) -> None:
@@ -397,6 +398,30 @@ def hostile(world: Tracker) -> Tracker:
     world.revise("evil", content=b"text", filename="d.txt", as_user="drafter", note=HOSTILE)
     world.record_position("evil", "UZ", "reserve", as_user="uz", comment=HOSTILE)
     return world
+
+
+ODD_KIND = "<img src=x onerror=alert(1)> 100% %(x)s"
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_a_kind_is_text_not_markup_nor_a_format(world: Tracker, fmt: str) -> None:
+    """Kinds and labels come from the data: translated when known, never markup, never
+    %-formatted (a '%' once broke rendering, and an HTML kind was written as HTML)."""
+    world.add_instrument(
+        "odd", title="Odd", workflow="programme", summit="t16", kind=ODD_KIND, actor="setup"
+    )
+    text = render(world, fmt, summit="t16")
+    assert "<img" not in text
+    escaped = "&lt;img src=x onerror=alert(1)&gt; 100% %(x)s"
+    assert (escaped if fmt == "html" else md_escape(ODD_KIND)) in text
+    from doctrack.services.dossier import build_dossier
+
+    writer = ReportWriter(templates_folder(None), "ru")
+    dossier = build_dossier(world.db, world.workflows, world.clock, "odd")
+    assert escaped in writer.dossier_html(dossier)
+    out = StringIO()
+    writer.write_dossier(dossier, "md", out)
+    assert md_escape(ODD_KIND) in out.getvalue()
 
 
 def test_html_escapes_everything(hostile: Tracker) -> None:

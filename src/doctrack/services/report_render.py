@@ -70,10 +70,17 @@ class ReportWriter:
         )
         env.install_gettext_translations(self._translations, newstyle=True)  # type: ignore[attr-defined]
         env.filters["md"] = md_escape
+        # Words that come from data (kinds, state labels, stances): translated when the
+        # catalogue has them, but never markup and never %-formatted, unlike _().
+        env.filters["label"] = self.label
         env.globals["formats"] = lambda tz: i18n.Formats(self.lang, tz)
         env.globals["lang"] = self.lang
         env.globals["chart"] = self._chart
         return env
+
+    def label(self, value: object) -> str:
+        """A word from the data, translated if the catalogue knows it: plain text."""
+        return str(self._translations.gettext(str(value)))
 
     def gettext(self, message: str) -> str:
         return self._translations.gettext(message)

@@ -354,8 +354,15 @@ class SummitReport:
             lead=r.lead_party,
             revision=r.revision_number,
             deadlines=tuple(deadlines),
-            next_deadline=next((d for d in pending if d.due > as_of), None),
-            missed=tuple(d for d in deadlines if d.status is DeadlineStatus.MISSED),
+            # A closed instrument has nothing left to meet: no next deadline, and only the
+            # deadlines it missed before it closed.
+            next_deadline=None if final else next((d for d in pending if d.due > as_of), None),
+            missed=tuple(
+                d
+                for d in deadlines
+                if d.status is DeadlineStatus.MISSED
+                and not (final and d.met_at is None and d.due >= r.state_since)
+            ),
             dependencies=tuple(dependencies),
             blocked=any(d.blocks for d in dependencies),
             positions=tuple(cells),
