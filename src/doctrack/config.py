@@ -219,6 +219,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Roles that receive scheduled status reports",
     ),
     Setting(
+        "report_pdf",
+        _to_bool,
+        True,
+        "Attach the PDF to scheduled report emails when WeasyPrint is installed",
+    ),
+    Setting(
         "base_url",
         _to_str,
         "http://127.0.0.1:8000",
@@ -251,6 +257,7 @@ class Settings:
     report_schedule: str | None = None
     report_schedule_by_summit: tuple[tuple[str, str | None], ...] = ()
     report_to: tuple[str, ...] = ("secretary",)
+    report_pdf: bool = True
     base_url: str = "http://127.0.0.1:8000"
 
 

@@ -61,7 +61,7 @@ def timeline_svg(
 
     with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         height = 1.2 + 0.28 * max(len(lines), 1)
-        fig = Figure(figsize=(9, height))
+        fig = Figure(figsize=(12, height))  # about the page width: text keeps its size
         FigureCanvasSVG(fig)
         ax = fig.add_subplot()
         ax.axvspan(
