@@ -4,6 +4,14 @@ The dispatcher builds a :class:`DeadlineMail` or :class:`SummitMail` from what i
 asks a :class:`MailRenderer` for the :class:`~email.message.EmailMessage`. Templates live in
 ``templates/email/`` (its README lists the variables each one gets).
 
+Each email is written in its recipient's language (``lang``, from ``app_user.language``):
+the templates mark their words with Jinja2's i18n extension, and the ``email`` catalogues
+(``templates/locale/<lang>/LC_MESSAGES/email.po``, loaded by :mod:`doctrack.i18n`) translate
+them. A language without a catalogue gets English, the source language. There is one Jinja2
+environment per language, built with the renderer; dates are Babel's in the language's
+locale (English keeps its own ``Thu 23 June 2016`` style), and the state labels that come
+from the workflow files are translated through the same catalogue.
+
 A dispatcher run renders thousands of messages, so the renderer is built for speed: the
 Jinja2 environment and the compiled templates are made once; the date filters remember
 their recent answers; and the message is assembled from headers and bodies that are already
@@ -16,10 +24,11 @@ serialises like any other.
 from __future__ import annotations
 
 import binascii
+import gettext
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
@@ -31,8 +40,12 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, nodes, select_autoescape
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.visitor import NodeTransformer
+from markupsafe import Markup, escape
 
+from doctrack import i18n
 from doctrack.errors import UsageError
 from doctrack.resources import data_dir
 from doctrack.timerules import start_of_day, zone
@@ -89,6 +102,7 @@ class DeadlineMail:
     late: bool  # sent late: no dispatcher ran at send_at
     missing_parties: tuple[str, ...]  # parties without an approve on the current revision
     dependencies_not_adopted: tuple[tuple[str, str], ...]  # (slug, state label)
+    lang: str = i18n.SOURCE_LANGUAGE  # the recipient's preferred language, e.g. "ru"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,6 +135,7 @@ class SummitMail:
     send_at: datetime
     late: bool
     instruments: tuple[SummitMailItem, ...]  # the summit's instruments not in a final state
+    lang: str = i18n.SOURCE_LANGUAGE  # the recipient's preferred language, e.g. "ru"
 
 
 # -- filters (registered in the Jinja2 environment under these names) -------------------
@@ -168,17 +183,37 @@ def days_left(value: datetime | date, now: datetime, tz: str) -> int:
     return (when.astimezone(place).date() - now.astimezone(place).date()).days
 
 
+def _days_until(
+    value: datetime | date,
+    now: datetime,
+    tz: str,
+    say: Callable[[str], str],
+    say_n: Callable[[str, str, int], str],
+) -> str:
+    when = value if isinstance(value, datetime) else start_of_day(value, tz)
+    if when <= now:
+        return say("overdue")
+    days = days_left(when, now, tz)
+    if days <= 0:
+        return say("today")
+    # These msgids are listed in templates/email/_labels.txt, for the catalogues.
+    return say_n("in %(num)d day", "in %(num)d days", days) % {"num": days}
+
+
+_ENGLISH = gettext.NullTranslations()
+
+
 @lru_cache(maxsize=4096)
 def days_until(value: datetime | date, now: datetime, tz: str) -> str:
     """``in 14 days``, ``in 1 day``, ``today`` (later the same day in ``tz``), or
-    ``overdue`` once ``now`` has reached ``value``."""
-    when = value if isinstance(value, datetime) else start_of_day(value, tz)
-    if when <= now:
-        return "overdue"
-    days = days_left(when, now, tz)
-    if days <= 0:
-        return "today"
-    return f"in {days} day{'s' if days != 1 else ''}"
+    ``overdue`` once ``now`` has reached ``value`` (in English; each language's
+    environment has its own, translated by its catalogue)."""
+    return _days_until(value, now, tz, _ENGLISH.gettext, _ENGLISH.ngettext)
+
+
+def strong(text: object) -> Markup:
+    """HTML: ``text`` escaped, in bold (``<strong>``): for the values of a sentence."""
+    return Markup(f"<strong>{escape(text)}</strong>")  # noqa: S704 - escaped
 
 
 FILTERS: Mapping[str, Callable[..., Any]] = {
@@ -188,7 +223,194 @@ FILTERS: Mapping[str, Callable[..., Any]] = {
     "days_left": days_left,
     "days_until": days_until,
     "one_line": one_line,
+    "strong": strong,
 }
+
+
+def language_filters(
+    lang: str, translations: gettext.NullTranslations
+) -> dict[str, Callable[..., Any]]:
+    """The filters of the environment of ``lang``: :data:`FILTERS`, with dates formatted by
+    Babel in the language's locale (English, the source language, keeps ``Thu 23 June
+    2016``) and ``days_until`` in the language's words."""
+    if lang == i18n.SOURCE_LANGUAGE:
+        return dict(FILTERS)
+    formats = i18n.Formats(lang, "UTC")  # its day() does not depend on the zone
+    say, say_n = translations.gettext, translations.ngettext
+
+    @lru_cache(maxsize=4096)
+    def local_in(value: datetime, tz: str, with_zone: bool = True) -> str:
+        text = i18n.Formats(lang, tz).when(value)
+        if not with_zone:
+            return text
+        return f"{text} ({tz}, {utc_offset(value.astimezone(zone(tz)))})"
+
+    @lru_cache(maxsize=4096)
+    def day_in(value: date) -> str:
+        return formats.day(value)
+
+    @lru_cache(maxsize=4096)
+    def days_until_in(value: datetime | date, now: datetime, tz: str) -> str:
+        return _days_until(value, now, tz, say, say_n)
+
+    return {**FILTERS, "local": local_in, "day": day_in, "days_until": days_until_in}
+
+
+# -- translation ------------------------------------------------------------------------
+
+#: The filters of pretranslated calls (internal): the plural form of an ``ngettext``, and
+#: the variables put into a message.
+_PLURAL_FILTER = "doctrack_ngettext"
+_FILL = "doctrack_fill"
+_FILL_MARKUP = "doctrack_fill_markup"
+
+
+class _Pretranslate(NodeTransformer):
+    """Translates, when a template is compiled, the ``_()``, ``gettext()`` and
+    ``ngettext()`` calls whose messages are literal strings.
+
+    Each language has its own environment, so its translations are known when its templates
+    are compiled. ``{{ _("Due:") }}`` becomes the text ``Срок:``, and ``{{ _("Dear
+    %(name)s,", name=x) }}`` becomes ``Здравствуйте, {{ x }}!``, as if the template were
+    written in Russian. Elsewhere (say, in a filter's argument), ``_("...", name=x)`` becomes
+    ``"...%(name)s..." % {"name": x}``. Either way the result is what Jinja2's newstyle
+    gettext gives at every call: the translation is markup where autoescaping is on, its
+    variables are escaped, ``%%`` is a percent sign. ``ngettext`` picks its form with a
+    filter. Calls whose message is not a literal are left to the installed gettext.
+    """
+
+    def __init__(
+        self,
+        environment: Environment,
+        translations: gettext.NullTranslations,
+        autoescape: bool | None,  # the template's; None if it changes inside the template
+    ) -> None:
+        self.environment = environment
+        self.say = translations.gettext
+        self.autoescape = autoescape
+
+    def visit_Output(self, output: nodes.Output) -> nodes.Node:
+        children: list[nodes.Expr] = []
+        for child in output.nodes:
+            pieces = self._inline(child)
+            if pieces is None:
+                children.append(self.visit(child))
+            else:
+                children.extend(self.visit(piece) for piece in pieces)
+        output.nodes = children
+        return output
+
+    def _inline(self, node: nodes.Expr) -> list[nodes.Expr] | None:
+        """``{{ _("Dear %(name)s,", name=x) }}`` written out as the template would have it
+        without translation, ``Здравствуйте, {{ x }}!``: the translation's text around its
+        variables, each output (and escaped) as usual. ``None`` if ``node`` is not such a
+        call, or its translation holds more than ``%(name)s`` variables and ``%%``."""
+        if not (
+            isinstance(node, nodes.Call)
+            and isinstance(node.node, nodes.Name)
+            and node.node.name in ("_", "gettext")
+            and len(node.args) == 1
+            and _literal(node.args[0])
+            and not node.dyn_args
+            and not node.dyn_kwargs
+        ):
+            return None
+        values = {k.key: k.value for k in node.kwargs}
+        text = self.say(node.args[0].as_const())
+        pieces: list[nodes.Expr] = []
+        literal: list[str] = []
+        start = 0
+        for m in _PLACEHOLDER.finditer(text):
+            literal.append(text[start : m.start()])
+            start = m.end()
+            name, flags, conversion = m.groups()
+            if conversion == "%" and name is None and not flags:
+                literal.append("%")
+            elif conversion == "s" and name in values and not flags:
+                pieces += (nodes.TemplateData("".join(literal)), values[name])
+                literal = []
+            else:
+                return None
+        literal.append(text[start:])
+        pieces.append(nodes.TemplateData("".join(literal)))
+        kept = [p for p in pieces if not (isinstance(p, nodes.TemplateData) and not p.data)]
+        for piece in kept:
+            piece.set_lineno(node.lineno).set_environment(self.environment)
+        return kept
+
+    def visit_Call(self, call: nodes.Call) -> nodes.Node:
+        node = self.generic_visit(call)
+        assert isinstance(node, nodes.Call)
+        fn, args = node.node, node.args
+        if not isinstance(fn, nodes.Name) or node.dyn_args or node.dyn_kwargs:
+            return node
+        pairs = [nodes.Pair(nodes.Const(k.key), k.value) for k in node.kwargs]
+        message: nodes.Expr
+        if fn.name in ("_", "gettext") and len(args) == 1 and _literal(args[0]):
+            message = nodes.Const(self.say(args[0].as_const()))
+        elif fn.name == "ngettext" and len(args) == 3 and _literal(args[0]) and _literal(args[1]):
+            count = args[2]
+            message = nodes.Filter(count, _PLURAL_FILTER, args[:2], [], None, None)
+            if "num" not in {k.key for k in node.kwargs}:
+                pairs.append(nodes.Pair(nodes.Const("num"), count))
+        else:
+            return node
+        new: nodes.Expr
+        if not pairs:  # folded when compiling, if constant: "%%" becomes "%"
+            new = nodes.Mod(nodes.MarkSafeIfAutoescape(message), nodes.Dict([]))
+        elif self.autoescape is False:
+            new = nodes.Mod(message, nodes.Dict(pairs))
+        elif self.autoescape:
+            new = nodes.Filter(message, _FILL_MARKUP, [nodes.Dict(pairs)], [], None, None)
+        else:
+            new = nodes.Filter(
+                nodes.MarkSafeIfAutoescape(message), _FILL, [nodes.Dict(pairs)], [], None, None
+            )
+        return new.set_lineno(node.lineno).set_environment(self.environment)
+
+
+#: A ``%`` conversion in a message: ``%(name)s``, ``%%``...: (name, flags, conversion).
+_PLACEHOLDER = re.compile(r"%(?:\(([^)]*)\))?([^a-zA-Z%]*)([a-zA-Z%])")
+
+
+def _fill_markup(message: str, variables: dict[str, Any]) -> Markup:
+    """``Markup(message) % variables``, faster: each variable escaped once, in C."""
+    escaped = {k: v if isinstance(v, int | float) else escape(v) for k, v in variables.items()}
+    return Markup(message % escaped)  # noqa: S704 - a message of the catalogue, values escaped
+
+
+def _fill(message: str, variables: dict[str, Any]) -> str:
+    """``message % variables``, escaping the variables if ``message`` is markup."""
+    if isinstance(message, Markup):
+        return _fill_markup(message, variables)
+    return message % variables
+
+
+def _literal(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.Const) and isinstance(node.value, str)
+
+
+def _translating_generator(translations: gettext.NullTranslations) -> type[CodeGenerator]:
+    """A Jinja2 code generator that compiles templates with :class:`_Pretranslate`."""
+
+    class TranslatingCodeGenerator(CodeGenerator):
+        def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+            autoescape: bool | None = None
+            if node.find(nodes.EvalContextModifier) is None:  # no {% autoescape %} inside
+                autoescape = nodes.EvalContext(self.environment, self.name).autoescape
+            _Pretranslate(self.environment, translations, autoescape).visit(node)
+            super().visit_Template(node, frame)
+
+    return TranslatingCodeGenerator
+
+
+def _plural(translations: gettext.NullTranslations) -> Callable[[int, str, str], str]:
+    say_n = translations.ngettext
+
+    def plural(count: int, singular: str, plural: str) -> str:
+        return say_n(singular, plural, count)
+
+    return plural
 
 
 # -- message assembly ---------------------------------------------------------------------
@@ -334,6 +556,17 @@ def _crlf(payload: str) -> str:
     return payload.replace("\n", "\r\n")
 
 
+def _label_translator(translations: gettext.NullTranslations) -> Callable[[str], str]:
+    """``gettext`` for labels from the data: an empty one stays empty (gettext would
+    answer the catalogue's header)."""
+    say = translations.gettext
+
+    def label(text: str) -> str:
+        return say(text) if text else text
+
+    return label
+
+
 class RenderedMessage(EmailMessage):
     """An ``EmailMessage`` that also holds the envelope and the bytes that
     ``smtplib.send_message`` would send for it, for as long as it is not changed.
@@ -395,15 +628,34 @@ def templates_folder(setting: str | None) -> Path:
     return data_dir("templates")
 
 
-_DEADLINE_FIELDS = tuple(f.name for f in fields(DeadlineMail))
-_SUMMIT_FIELDS = tuple(f.name for f in fields(SummitMail))
+#: The mail fields that templates get as variables (``lang`` becomes the language used).
+_DEADLINE_FIELDS = tuple(f.name for f in fields(DeadlineMail) if f.name != "lang")
+_SUMMIT_FIELDS = tuple(f.name for f in fields(SummitMail) if f.name != "lang")
+#: The catalogue domain of the emails: ``templates/locale/<lang>/LC_MESSAGES/email.po``.
+DOMAIN = "email"
+_LANG_PART = re.compile(r"[-_]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Language:
+    """What the renderer needs to write in one language, made once."""
+
+    lang: str
+    env: Environment
+    compiled: Mapping[str, tuple[jinja2.Template, jinja2.Template, jinja2.Template]]
+    base_context: dict[str, Any]
+    #: Translates a label that comes from the data (a workflow's state label); ``None`` in
+    #: the source language, whose labels stay as they are.
+    label: Callable[[str], str] | None
 
 
 class MailRenderer:
-    """Turns mails into messages with the templates of one folder.
+    """Turns mails into messages with the templates of one folder, each in its recipient's
+    language.
 
     A template that the folder lacks is taken from the packaged ones, so a folder may
-    override some templates only. Missing or malformed templates are a ``UsageError`` at
+    override some templates only; likewise for the ``email`` catalogues of its ``locale/``
+    folder. Missing or malformed templates or catalogues are a ``UsageError`` at
     construction; errors while rendering (say, an unknown variable) raise Jinja2's own.
     """
 
@@ -415,29 +667,62 @@ class MailRenderer:
         packaged = data_dir("templates")
         if packaged.resolve() != self.templates.resolve():
             folders.append(packaged)
-        self.env = Environment(
-            loader=FileSystemLoader(folders),
-            autoescape=select_autoescape(["html"]),
-            undefined=StrictUndefined,
-            keep_trailing_newline=True,
-            auto_reload=False,
-        )
-        self.env.filters.update(FILTERS)
-        self._compiled = {
-            kind: tuple(self._load(name) for name in names)
-            for kind, names in TEMPLATE_NAMES.items()
+        self._loader = FileSystemLoader(folders)
+        # Each language found in the folder, else in the packaged catalogues: one Jinja2
+        # environment each, with its compiled templates.
+        catalogues: dict[str, Path] = {}
+        for folder in reversed(folders):
+            catalogues.update((lang, folder) for lang in i18n.languages(folder, DOMAIN))
+        self._languages = {
+            lang: self._language_in(lang, folder) for lang, folder in sorted(catalogues.items())
         }
-        # Rendering passes the context as the template's whole namespace (no copy of the
-        # globals per template), so the globals go into it once here.
-        self._base_context: dict[str, Any] = {**self.env.globals, "base_url": self.base_url}
+        #: The languages emails can be written in (English and each catalogue's).
+        self.languages = tuple(self._languages)
+        #: The environment of English, the source language.
+        self.env = self._languages[i18n.SOURCE_LANGUAGE].env
+        self._chosen: dict[str, _Language] = {}
         self._from = _stdlib_fold("From", mail_from)
         self._envelope_from = _address_of("From", mail_from)
         self._to: dict[tuple[str, str], tuple[str, str]] = {}
         self._boundary = "=_doctrack_" + secrets.token_hex(12)
 
-    def _load(self, name: str) -> jinja2.Template:
+    def _language_in(self, lang: str, folder: Path) -> _Language:
+        translations = i18n.translations(folder, DOMAIN, lang)
+        if lang != i18n.SOURCE_LANGUAGE:
+            try:
+                _ = i18n.Formats(lang, "UTC").locale
+            except UsageError as exc:  # Babel does not know the language
+                where = i18n.catalogue_path(folder, lang, DOMAIN)
+                raise UsageError(f"{where}: {exc}") from None
+        env = Environment(
+            loader=self._loader,
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+            auto_reload=False,
+            extensions=["jinja2.ext.i18n"],
+        )
+        # The calls with literal messages are translated when the templates are compiled;
+        # the installed functions serve the others (say, ``_(some_variable)``).
+        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        env.code_generator_class = _translating_generator(translations)
+        env.filters.update(language_filters(lang, translations))
+        env.filters[_PLURAL_FILTER] = _plural(translations)
+        env.filters[_FILL] = _fill
+        env.filters[_FILL_MARKUP] = _fill_markup
+        compiled = {
+            kind: (self._load(env, subject), self._load(env, text), self._load(env, html))
+            for kind, (subject, text, html) in TEMPLATE_NAMES.items()
+        }
+        # Rendering passes the context as the template's whole namespace (no copy of the
+        # globals per template), so the globals go into it once here.
+        base_context = {**env.globals, "base_url": self.base_url, "lang": lang}
+        label = None if lang == i18n.SOURCE_LANGUAGE else _label_translator(translations)
+        return _Language(lang, env, compiled, base_context, label)
+
+    def _load(self, env: Environment, name: str) -> jinja2.Template:
         try:
-            return self.env.get_template(name)
+            return env.get_template(name)
         except jinja2.TemplateNotFound:
             raise UsageError(
                 f"email template {name} not found in {self.templates} nor in the packaged templates"
@@ -446,35 +731,98 @@ class MailRenderer:
             where = exc.filename or name
             raise UsageError(f"{where}:{exc.lineno}: template error: {exc.message}") from None
 
+    def language_for(self, preferred: str) -> str:
+        """The language of the emails to someone who prefers ``preferred``: it if there is
+        a catalogue for it (``ru``, ``pt-BR`` as ``pt_BR``), else its primary language
+        (``ru`` for ``ru-RU``), else English."""
+        return self._language(preferred).lang
+
+    def _language(self, preferred: str) -> _Language:
+        found = self._chosen.get(preferred)
+        if found is None:
+            if len(self._chosen) >= 256:
+                self._chosen.clear()
+            found = self._chosen[preferred] = self._languages[self._resolve(preferred)]
+        return found
+
+    def _resolve(self, preferred: str) -> str:
+        known = self._languages
+        wanted = (preferred or "").strip()
+        if not wanted:
+            return i18n.SOURCE_LANGUAGE
+        primary = _LANG_PART.split(wanted, maxsplit=1)[0].lower()
+        for candidate in (wanted, wanted.replace("-", "_"), primary):
+            if candidate in known:
+                return candidate
+        for lang in known:  # a catalogue of a variant of it: "zh" for "zh_Hans"
+            if _LANG_PART.split(lang, maxsplit=1)[0].lower() == primary:
+                return lang
+        return i18n.SOURCE_LANGUAGE
+
     def deadline(self, mail: DeadlineMail) -> EmailMessage:
-        """The message of one deadline reminder."""
-        context = self._base_context.copy()
+        """The message of one deadline reminder, in the recipient's language."""
+        language = self._language(mail.lang)
+        context = language.base_context.copy()
         for name in _DEADLINE_FIELDS:
             context[name] = getattr(mail, name)
+        label = language.label
+        if label is not None:
+            context["state_label"] = label(mail.state_label)
+            context["milestone_label"] = label(mail.milestone_label)
+            context["dependencies_not_adopted"] = tuple(
+                (slug, label(state)) for slug, state in mail.dependencies_not_adopted
+            )
         context["url"] = f"{self.base_url}/instruments/{quote(mail.instrument_slug, safe='')}"
-        return self._message("deadline", context, mail.message_id, mail.to_name, mail.to_email)
+        return self._message(
+            language, "deadline", context, mail.message_id, mail.to_name, mail.to_email
+        )
 
     def summit(self, mail: SummitMail) -> EmailMessage:
-        """The message of one summit reminder."""
-        context = self._base_context.copy()
+        """The message of one summit reminder, in the recipient's language."""
+        language = self._language(mail.lang)
+        context = language.base_context.copy()
         for name in _SUMMIT_FIELDS:
             context[name] = getattr(mail, name)
+        label = language.label
+        if label is not None:
+            context["instruments"] = tuple(
+                replace(
+                    item,
+                    state_label=label(item.state_label),
+                    next_milestone_label=(
+                        label(item.next_milestone_label)
+                        if item.next_milestone_label is not None
+                        else None
+                    ),
+                )
+                for item in mail.instruments
+            )
         context["url"] = f"{self.base_url}/summits/{quote(mail.summit_slug, safe='')}"
-        return self._message("summit", context, mail.message_id, mail.to_name, mail.to_email)
+        return self._message(
+            language, "summit", context, mail.message_id, mail.to_name, mail.to_email
+        )
 
-    def _render(self, template: jinja2.Template, context: dict[str, Any]) -> str:
+    @staticmethod
+    def _render(env: Environment, template: jinja2.Template, context: dict[str, Any]) -> str:
         try:
             return "".join(template.root_render_func(template.new_context(context, shared=True)))
         except Exception:  # noqa: BLE001 - re-raised, with a traceback into the template
-            self.env.handle_exception()
+            env.handle_exception()
 
     def _message(
-        self, kind: str, context: dict[str, Any], message_id: str, to_name: str, to_email: str
+        self,
+        language: _Language,
+        kind: str,
+        context: dict[str, Any],
+        message_id: str,
+        to_name: str,
+        to_email: str,
     ) -> EmailMessage:
-        subject_t, text_t, html_t = self._compiled[kind]
-        subject = one_line(self._render(subject_t, context))
-        text = self._render(text_t, context)
-        html = self._render(html_t, context)
+        env = language.env
+        subject_t, text_t, html_t = language.compiled[kind]
+        subject = one_line(self._render(env, subject_t, context))
+        text = self._render(env, text_t, context)
+        html = self._render(env, html_t, context)
         if "\r" in message_id or "\n" in message_id:
             raise ValueError(f"a Message-ID may not hold line breaks: {message_id!r}")
         boundary = self._boundary
@@ -488,6 +836,7 @@ class MailRenderer:
             ("Date", _date_header(context["now"])),
             ("Message-ID", message_id),
             ("Auto-Submitted", "auto-generated"),
+            ("Content-Language", language.lang.replace("_", "-")),
             ("MIME-Version", "1.0"),
             ("Content-Type", f'multipart/alternative;\r\n boundary="{boundary}"'),
         )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doctrack.clock import Clock
 from doctrack.domain import ReminderKind, ReminderStatus, Role
@@ -36,10 +36,15 @@ from doctrack.storage.records import (
     InstrumentRecord,
     ReminderRecord,
     SummitRecord,
-    UserRecord,
 )
 
+if TYPE_CHECKING:
+    from doctrack.services.report_mail import ReportMailer
+    from doctrack.services.report_schedule import ReportPlan
+
 STAFF_ROLES = (Role.COORDINATOR, Role.SECRETARY)
+#: Why a report row is skipped by a dispatcher built without a report mailer.
+REPORTS_NOT_CONFIGURED = "scheduled reports are not configured in this dispatcher"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +112,8 @@ class Dispatcher:
         *,
         policy: DispatchPolicy | None = None,
         name: str | None = None,
+        reports: ReportMailer | None = None,
+        plan_reports: Callable[[], ReportPlan] | None = None,
     ) -> None:
         self.db = db
         self.workflows = workflows
@@ -115,12 +122,20 @@ class Dispatcher:
         self.sender = sender
         self.policy = policy or DispatchPolicy()
         self.name = name or dispatcher_name()
+        #: Renders rows of kind ``report`` (scheduled status reports); None skips them.
+        self.reports = reports
+        #: Plans the next period's report rows; called at the start of every run.
+        self.plan_reports = plan_reports
 
     def run(
         self, *, limit: int | None = None, progress: Callable[[RunReport], None] | None = None
     ) -> RunReport:
-        """Send everything due now, batch by batch, until nothing is due (or ``limit``)."""
+        """Send everything due now, batch by batch, until nothing is due (or ``limit``).
+
+        Scheduled reports are planned first, so a run at a report's time sends it."""
         report = RunReport()
+        if self.plan_reports is not None:
+            self.plan_reports()
         while limit is None or report.claimed < limit:
             size = (
                 self.policy.batch
@@ -174,6 +189,12 @@ class Dispatcher:
     def _render(
         self, batch: Sequence[ReminderRecord], now: datetime
     ) -> Iterator[tuple[int, EmailMessage | None, str | None]]:
+        reports = [r for r in batch if r.kind == ReminderKind.REPORT]
+        if reports:
+            yield from self._render_reports(reports, now)
+            batch = [r for r in batch if r.kind != ReminderKind.REPORT]
+            if not batch:
+                return
         with self.db.read() as conn:
             context = _BatchContext.load(conn, batch, self.workflows)
         for r in batch:
@@ -193,6 +214,15 @@ class Dispatcher:
                     yield r.id, self.renderer.summit(mail_s), None
             except Exception as exc:  # noqa: BLE001 - a template bug fails its reminders, not the run
                 yield r.id, None, f"template error: {type(exc).__name__}: {exc}"
+
+    def _render_reports(
+        self, rows: Sequence[ReminderRecord], now: datetime
+    ) -> Iterator[tuple[int, EmailMessage | None, str | None]]:
+        if self.reports is None:
+            for r in rows:
+                yield r.id, None, REPORTS_NOT_CONFIGURED
+            return
+        yield from self.reports.render(rows, now)
 
     # -- recording ----------------------------------------------------------------------
 
@@ -256,7 +286,7 @@ class _BatchContext:
     """Everything a batch of emails says, read in a handful of queries."""
 
     workflows: Workflows
-    users: dict[int, UserRecord]
+    users: dict[int, store.Recipient]
     summits: dict[int, SummitRecord]
     instruments: dict[int, InstrumentRecord]
     deadlines: dict[int, list[DeadlineRecord]]
@@ -279,7 +309,7 @@ class _BatchContext:
         revisions = {i.revision_id for i in instruments.values() if i.revision_id is not None}
         return cls(
             workflows=workflows,
-            users={u.id: u for u in repo.list_users(conn)},
+            users=store.recipients(conn, {r.user_id for r in batch}),
             summits={s.id: s for s in repo.list_summits(conn)},
             instruments=instruments,
             deadlines=store.deadlines_of_instruments(conn, everything),
@@ -333,6 +363,7 @@ class _BatchContext:
             late=late,
             missing_parties=tuple(p for p in self.parties if p not in approved),
             dependencies_not_adopted=not_adopted,
+            lang=user.language,
         )
 
     def summit_mail(self, r: ReminderRecord, now: datetime, late: bool) -> SummitMail | str:
@@ -379,6 +410,7 @@ class _BatchContext:
             send_at=r.send_at,
             late=late,
             instruments=tuple(items),
+            lang=user.language,
         )
 
 

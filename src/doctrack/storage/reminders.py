@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +52,23 @@ def for_summit(conn: Connection, summit_id: int) -> list[ReminderRecord]:
 def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         conn.execute(REMINDER.insert(), list(rows))
+
+
+def insert_missing(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the rows whose key is not there yet (another process may plan the same rows
+    at the same moment: the unique key decides, nobody fails); returns how many went in."""
+    if not rows:
+        return 0
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        statement: Any = postgresql.insert(REMINDER).on_conflict_do_nothing(index_elements=["key"])
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        statement = sqlite.insert(REMINDER).on_conflict_do_nothing(index_elements=["key"])
+    statement = statement.returning(REMINDER.c.id)
+    return len(conn.execute(statement, list(rows)).all())
 
 
 _RESCHEDULE = (
@@ -294,6 +312,35 @@ def next_due(conn: Connection) -> datetime | None:
 
 
 # -- what a batch of emails needs, read in a few queries ---------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipient:
+    """A user as their reminder emails need them."""
+
+    id: int
+    name: str
+    full_name: str | None
+    email: str
+    language: str  # the preferred language of their emails, e.g. "en", "ru", "en-GB"
+
+
+_RECIPIENTS = select(USER.c.id, USER.c.name, USER.c.full_name, USER.c.email, USER.c.language).where(
+    USER.c.id.in_(bindparam("p_ids", expanding=True))
+)
+
+
+def recipients(conn: Connection, user_ids: Iterable[int]) -> dict[int, Recipient]:
+    """The users a batch of reminders goes to, with their language, by id."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    return {
+        r.id: Recipient(
+            id=r.id, name=r.name, full_name=r.full_name, email=r.email, language=r.language
+        )
+        for r in conn.execute(_RECIPIENTS, {"p_ids": wanted})
+    }
 
 
 def instruments_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, InstrumentRecord]:
