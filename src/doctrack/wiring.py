@@ -13,8 +13,11 @@ from doctrack.services.tracking import Tracker
 from doctrack.storage.db import Database
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from doctrack.services.notify import Sender
     from doctrack.services.reminders import Dispatcher
+    from doctrack.services.report_schedule import ReportPlan
 
 
 def make_clock(settings: Settings) -> Clock:
@@ -95,12 +98,41 @@ def make_dispatcher(
     from doctrack.services.emails import MailRenderer, templates_folder
     from doctrack.services.notify import make_sender
     from doctrack.services.reminders import Dispatcher
+    from doctrack.services.report_mail import ReportMailer
 
-    renderer = MailRenderer(
-        templates_folder(settings.templates),
-        base_url=settings.base_url,
+    templates = templates_folder(settings.templates)
+    renderer = MailRenderer(templates, base_url=settings.base_url, mail_from=settings.mail_from)
+    reports = ReportMailer(
+        tracker.db,
+        tracker.workflows,
+        tracker.clock,
+        templates,
         mail_from=settings.mail_from,
+        attach_pdf=_attach_pdf(settings),
     )
     return Dispatcher(
-        tracker.db, tracker.workflows, tracker.clock, renderer, sender or make_sender(settings)
+        tracker.db,
+        tracker.workflows,
+        tracker.clock,
+        renderer,
+        sender or make_sender(settings),
+        reports=reports,
+        plan_reports=report_planner(tracker, settings),
     )
+
+
+def report_planner(tracker: Tracker, settings: Settings) -> Callable[[], ReportPlan]:
+    """Plans the next period's scheduled reports on the tracker's database."""
+    from doctrack.services.report_schedule import ReportSchedule, plan_scheduled_reports
+
+    schedule = ReportSchedule.from_settings(settings)
+    domain = reminder_settings(settings).mail_domain
+    return lambda: plan_scheduled_reports(tracker.db, tracker.clock, schedule, domain)
+
+
+def _attach_pdf(settings: Settings) -> bool:
+    if not settings.report_pdf:
+        return False
+    from doctrack.services import pdf
+
+    return pdf.available()

@@ -78,3 +78,43 @@ def test_grant_and_revoke_change_who_is_reminded(scenario: Cli) -> None:
     assert mine() == {"cancelled"}
     assert "already" in scenario.refused("user", "grant", "coord", "coordinator")
     assert "unknown role" in scenario.usage("user", "grant", "coord", "king")
+
+
+#: Every Monday at 08:00 in the summit's zone, only for t16 (a17 is off), no PDF.
+WEEKLY_REPORTS = {
+    "DOCTRACK_REPORT_SCHEDULE": "0 8 * * mon",
+    "DOCTRACK_REPORT_SCHEDULE_BY_SUMMIT": "a17=off",
+    "DOCTRACK_REPORT_PDF": "false",
+}
+
+
+def test_scheduled_reports_are_planned_listed_and_sent(scenario: Cli) -> None:
+    sunday = "2016-05-15T12:00"
+    out = scenario.ok("reminders", "plan", now=sunday, env=WEEKLY_REPORTS).stdout
+    assert "scheduled reports: 2 planned, 0 cancelled" in out  # sec and multi
+    reports = [r for r in scenario.json("reminders", "list", now=sunday) if r["kind"] == "report"]
+    assert sorted(r["to"] for r in reports) == ["multi@example.org", "sec@example.org"]
+    assert {(r["instrument"], r["summit"], r["send_at"]) for r in reports} == {
+        (None, "t16", "2016-05-16T08:00:00+05:00")
+    }
+    table = scenario.ok("reminders", "list", "--status", "pending", now=sunday).stdout
+    assert " report " in table and "report -0d" not in table
+    monday = "2016-05-16T03:00"  # 08:00 in Tashkent
+    scenario.ok("reminders", "run", now=monday, env=WEEKLY_REPORTS)
+    subjects = [
+        str(email.message_from_bytes(f.read_bytes(), policy=policy.default)["Subject"])
+        for f in Path("var/outbox").glob("*.eml")
+    ]
+    assert subjects.count("Status report: Council of Heads of State, 16 May 2016") == 2
+    scenario.ok("reminders", "run", now="2016-05-16T03:30", env=WEEKLY_REPORTS)
+    again = [
+        f
+        for f in Path("var/outbox").glob("*.eml")
+        if "Status report" in f.read_text(errors="replace")
+    ]
+    assert len(again) == 2  # never twice in one period
+
+
+def test_a_weekday_number_in_the_rule_is_refused(scenario: Cli) -> None:
+    line = scenario.usage("reminders", "plan", env={"DOCTRACK_REPORT_SCHEDULE": "0 8 * * 1"})
+    assert "weekday" in line and "report_schedule" in line

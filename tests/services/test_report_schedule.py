@@ -155,3 +155,23 @@ def test_settings() -> None:
     with pytest.raises(ConfigError, match="expected SUMMIT=RULE"):
         load_settings(env={"DOCTRACK_REPORT_SCHEDULE_BY_SUMMIT": "t16 0 8 * * mon"})
     assert load_settings(env={"DOCTRACK_REPORT_SCHEDULE": "off"}).report_schedule is None
+
+
+def test_planning_races_resolve_on_the_key(world: Tracker) -> None:
+    """Two processes plan the same period at once: both transactions read no rows, both
+    insert; the unique key keeps one row and neither fails."""
+    from doctrack.services.report_schedule import plan_reports
+
+    set_clock(world, "2016-05-15T12:00:00+05:00")
+    now = world.clock.now()
+    with world.db.write() as conn:
+        assert plan_reports(conn, WEEKLY, now, "example.org").planned == 2
+        # the second planner's insert, as if it had read before the first committed
+        rows = [
+            r._asdict() for r in conn.execute(select(REMINDER).where(REMINDER.c.kind == "report"))
+        ]
+        again = [{k: v for k, v in r.items() if k != "id"} for r in rows]
+        from doctrack.storage.reminders import insert_missing
+
+        assert insert_missing(conn, again) == 0
+    assert len(report_rows(world)) == 2

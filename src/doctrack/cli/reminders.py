@@ -40,7 +40,7 @@ def reminders_list(status: str | None, as_json: bool) -> None:
             (
                 r.id,
                 iso(r.send_at, r.tz)[:16].replace("T", " "),
-                f"{r.kind} -{r.days_before}d",
+                r.kind if r.kind == "report" else f"{r.kind} -{r.days_before}d",
                 r.instrument or r.summit,
                 r.to,
                 r.status + (" (late)" if r.late else ""),
@@ -107,9 +107,16 @@ def reminders_cancel(reminder_id: int, as_user: str) -> None:
 
 @reminders.command("plan")
 def reminders_plan() -> None:
-    """Re-plan every reminder (after changing the settings or a workflow's reminders)."""
-    counts = app().tracker.plan_reminders()
+    """Re-plan every reminder (after changing the settings or a workflow's reminders) and
+    the next period's scheduled reports."""
+    from doctrack.wiring import report_planner
+
+    ctx = app()
+    counts = ctx.tracker.plan_reminders()
     click.echo(f"planned: {counts}")
+    reports = report_planner(ctx.tracker, ctx.settings)()
+    if reports.planned or reports.cancelled:
+        click.echo(f"scheduled reports: {reports.planned} planned, {reports.cancelled} cancelled")
 
 
 @click.command("scheduler")

@@ -9,6 +9,7 @@ rendered once per summit, language and period in a batch, however many recipient
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -25,6 +26,7 @@ from doctrack.storage import repo, reporting
 from doctrack.storage.db import Database
 from doctrack.storage.records import ReminderRecord
 
+_ONE_LINE = re.compile(r"[ \t\r\n]+")
 _Rendered = tuple[str, str, str, bytes | None]  # subject, markdown, html, pdf
 
 
@@ -119,7 +121,8 @@ class ReportMailer:
             pdf = html_to_pdf(html)
         day = i18n.Formats(writer.lang, "UTC").day(now.date())
         subject = writer.env.get_template("reports/mail.subject.txt").render(summit=title, day=day)
-        return " ".join(subject.split()), text.getvalue(), html, pdf
+        # one line; only ASCII whitespace folds (Babel's narrow no-break spaces stay)
+        return _ONE_LINE.sub(" ", subject).strip(), text.getvalue(), html, pdf
 
     def _message(
         self,

@@ -133,10 +133,10 @@ def plan_reports(
     present = {r.key for r in existing}
     known = reporting.existing_keys(conn, [k for k in wanted if k not in present])
     new = [row for key, row in wanted.items() if key not in present and key not in known]
-    store.insert(conn, new)
+    planned = store.insert_missing(conn, new)
     stale = [r.id for r in existing if r.key not in wanted and r.status == ReminderStatus.PENDING]
     reporting.cancel_pending(conn, stale, NO_LONGER_SCHEDULED)
-    return ReportPlan(planned=len(new), cancelled=len(stale))
+    return ReportPlan(planned=planned, cancelled=len(stale))
 
 
 def _row(
