@@ -10,7 +10,9 @@ CLI exit code it maps to::
     │   ├── GuardFailedError               a named guard of the transition does not hold
     │   ├── InvalidTriggerError            the trigger is not possible from the current state
     │   ├── ConflictError                  the instrument changed since it was read
-    │   └── AlreadyExistsError             a slug, code or name is taken
+    │   ├── AlreadyExistsError             a slug, code or name is taken
+    │   ├── AuthError                      wrong user name or password
+    │   └── ThrottledError                 too many failed logins for a user name
     └── UsageError (ValueError, exit 2)    bad input
         ├── WorkflowDefinitionError        a workflow file is wrong (file, line, key)
         ├── ConfigError                    a setting is missing or malformed
@@ -108,6 +110,28 @@ class ConflictError(RefusedError):
         super().__init__(
             f"conflict: {slug!r} is now in state {state!r} at version {version}{wanted}"
         )
+
+
+class AuthError(RefusedError):
+    """A login failed. One message whatever the reason (unknown user, no password set,
+    wrong password), so that the answer does not tell which user names exist."""
+
+    MESSAGE = "wrong user name or password"
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
+class ThrottledError(RefusedError):
+    """Too many failed logins for one user name lately; ``retry_after`` says how long until
+    the next attempt is checked (whole seconds, at least 1)."""
+
+    def __init__(self, name: str, retry_after: int) -> None:
+        self.name = name
+        self.retry_after = max(1, retry_after)
+        minutes = -(-self.retry_after // 60)
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"too many failed logins for {name}: try again in {minutes} {unit}")
 
 
 class UsageError(DoctrackError, ValueError):

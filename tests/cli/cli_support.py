@@ -40,11 +40,13 @@ class Cli:
         now: Any = _DEFAULT,
         env: dict[str, str | None] | None = None,
         db: Any = _DEFAULT,
+        input: str | None = None,
     ) -> Result:
+        """``input`` is what the command reads on stdin (not a terminal)."""
         url = self.db if db is _DEFAULT else db
         when = START if now is _DEFAULT else now
         argv = [*(["--db", url] if url else []), *(["--now", when] if when else []), *args]
-        result = self.runner.invoke(root, argv, env={**BASE_ENV, **(env or {})})
+        result = self.runner.invoke(root, argv, input=input, env={**BASE_ENV, **(env or {})})
         assert result.exception is None or isinstance(result.exception, SystemExit), (
             f"doctrack {' '.join(argv)} raised {result.exception!r}"
         )

@@ -7,18 +7,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 
 import doctrack
 from doctrack.clock import FixedClock
 from doctrack.engine.registry import Workflows
 from doctrack.errors import DatabaseNotReadyError
+from doctrack.services.accounts import Accounts
 from doctrack.storage import migrate
 from doctrack.storage.db import SCHEMA_HEAD
-from doctrack.storage.tables import METADATA
+from doctrack.storage.tables import METADATA, PARTY, USER, USER_ROLE
 from helpers import START, WORKFLOWS
 
 PG_ENV = "DOCTRACK_TEST_POSTGRES_URL"
@@ -126,3 +129,78 @@ def test_tracker_on_an_older_schema_says_to_run_init(empty_url: str) -> None:
             tracker.list_parties()
     finally:
         tracker.db.dispose()
+
+
+def _migrate_to(url: str, target: str, *, down: bool = False) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config()
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, target)
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_0002_keeps_the_data_and_adds_accounts(empty_url: str) -> None:
+    _migrate_to(empty_url, "0002")
+    engine = create_engine(empty_url)
+    user_columns = [c for c in USER.c if c.name != "password_hash"]  # what 0002 has
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(PARTY).values(code="KZ", name="Republic of Kazakhstan"))
+            conn.execute(
+                insert(USER).values(
+                    id=1,
+                    name="kz",
+                    email="kz@example.org",
+                    party_code="KZ",
+                    language="ru",
+                    created_at=START,
+                )
+            )
+            conn.execute(insert(USER_ROLE).values(user_id=1, role="delegate"))
+            before = conn.execute(select(*user_columns)).all()
+        assert doctrack.init_database(empty_url) == ("0002", SCHEMA_HEAD)
+        with engine.connect() as conn:
+            assert conn.execute(select(*user_columns)).all() == before
+            assert conn.execute(select(USER.c.password_hash)).scalars().all() == [None]
+        assert {"api_token", "login_failure"} <= table_names(empty_url)
+    finally:
+        engine.dispose()
+    tracker = doctrack.connect(
+        empty_url, clock=FixedClock(START), workflows=Workflows.from_folder(WORKFLOWS)
+    )
+    try:
+        [kz] = tracker.list_users()
+        assert (kz.name, kz.party_code, kz.language, kz.roles) == ("kz", "KZ", "ru", ("delegate",))
+        accounts = Accounts(
+            tracker.db,
+            tracker.clock,
+            hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+        )
+        accounts.set_password("kz", "a migrated password")
+        assert accounts.login("kz", "a migrated password").name == "kz"
+        accounts.create_token("kz")
+    finally:
+        tracker.db.dispose()
+
+
+def test_downgrade_to_0002_keeps_the_users(empty_url: str) -> None:
+    doctrack.init_database(empty_url)
+    tracker = doctrack.connect(
+        empty_url, clock=FixedClock(START), workflows=Workflows.from_folder(WORKFLOWS)
+    )
+    tracker.add_user("sec", email="sec@example.org", roles=["secretary"], actor="setup")
+    tracker.db.dispose()
+    _migrate_to(empty_url, "0002", down=True)
+    engine = create_engine(empty_url)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("app_user")}
+        assert "password_hash" not in columns
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT name FROM app_user")).scalars().all() == ["sec"]
+    finally:
+        engine.dispose()
+    assert not {"api_token", "login_failure"} & table_names(empty_url)
+    assert doctrack.init_database(empty_url) == ("0002", SCHEMA_HEAD)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+import sys
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from doctrack.cli._context import app, echo_json, echo_table, os_user
 from doctrack.cli._params import DATE
+
+if TYPE_CHECKING:
+    from doctrack.services.accounts import Accounts
 
 
 @click.command("init")
@@ -69,6 +74,11 @@ def user() -> None:
 @click.option("--party", "party_code", metavar="CODE", help="The party a delegate represents.")
 @click.option("--full-name", help="Name as shown in reports.")
 @click.option("--language", default="en", show_default=True, help="Preferred language.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Also set a password: the first line of stdin (asked twice on a terminal).",
+)
 def user_add(
     name: str,
     email: str,
@@ -76,8 +86,16 @@ def user_add(
     party_code: str | None,
     full_name: str | None,
     language: str,
+    password_stdin: bool,
 ) -> None:
     """Add a user."""
+    password: str | None = None
+    if password_stdin:
+        from doctrack.services.accounts import check_password
+
+        # Read and check the password first: a refused one must not leave the user added.
+        password = _read_password()
+        check_password(password)
     added = app().tracker.add_user(
         name,
         email=email,
@@ -87,8 +105,11 @@ def user_add(
         language=language,
         actor=os_user(),
     )
+    if password is not None:
+        _accounts().set_password(added.name, password)
     party_note = f", party {added.party_code}" if added.party_code else ""
-    click.echo(f"added user {added.name} ({', '.join(added.roles)}{party_note})")
+    password_note = ", password set" if password is not None else ""
+    click.echo(f"added user {added.name} ({', '.join(added.roles)}{party_note}){password_note}")
 
 
 @user.command("grant")
@@ -107,6 +128,95 @@ def user_revoke(name: str, role: str) -> None:
     """Take ROLE from USER (reminders sent for it are cancelled)."""
     changed = app().tracker.revoke_role(name, role)
     click.echo(f"user {changed.name} now has roles {', '.join(changed.roles)}")
+
+
+@user.command("set")
+@click.argument("name")
+@click.option("--email", help="New email address.")
+@click.option("--language", help="New language of their emails, e.g. en, ru, en-GB.")
+@click.option("--full-name", help="New name as shown in reports and emails.")
+def user_set(name: str, email: str | None, language: str | None, full_name: str | None) -> None:
+    """Change USER's email, language or full name (from their next email on)."""
+    changed = app().tracker.update_user(name, email=email, language=language, full_name=full_name)
+    shown = f", full name {changed.full_name}" if changed.full_name else ""
+    click.echo(f"user {changed.name}: email {changed.email}, language {changed.language}{shown}")
+
+
+@user.command("passwd")
+@click.argument("name")
+def user_passwd(name: str) -> None:
+    """Set USER's password: the first line of stdin, or asked twice on a terminal."""
+    password = _read_password()
+    _accounts().set_password(name, password)
+    click.echo(f"password set for user {name}")
+
+
+@user.group("token")
+def user_token() -> None:
+    """API tokens (for 'Authorization: Bearer TOKEN')."""
+
+
+@user_token.command("create")
+@click.argument("name")
+@click.option("--label", default="", help="What the token is for, e.g. the script's name.")
+def user_token_create(name: str, label: str) -> None:
+    """Make a token for USER and print it: the last word of the line. It is shown only once."""
+    token_id, token = _accounts().create_token(name, label=label)
+    label_note = f" ({label.strip()})" if label.strip() else ""
+    click.echo(f"token {token_id} for {name}{label_note}: {token}")
+
+
+@user_token.command("list")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def user_token_list(name: str, as_json: bool) -> None:
+    """List USER's tokens (never the tokens themselves); times in UTC."""
+    tokens = _accounts().tokens(name)
+    if as_json:
+        echo_json([t.to_json() for t in tokens])
+        return
+
+    def when(value: datetime | None) -> str:
+        return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+    echo_table(
+        ["id", "label", "created", "last used", "revoked"],
+        [
+            (t.id, t.label, when(t.created_at), when(t.last_used_at), when(t.revoked_at))
+            for t in tokens
+        ],
+    )
+
+
+@user_token.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+def user_token_revoke(token_id: int) -> None:
+    """Revoke token ID for good."""
+    _accounts().revoke_token(token_id)
+    click.echo(f"revoked token {token_id}")
+
+
+def _accounts() -> Accounts:
+    from doctrack.services.accounts import Accounts
+
+    tracker = app().tracker
+    return Accounts(tracker.db, tracker.clock)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _read_password() -> str:
+    """The first line of stdin without its line end; on a terminal, asked twice, hidden."""
+    if _stdin_is_terminal():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
+    from doctrack.errors import UsageError
+
+    line = sys.stdin.readline()
+    if not line:
+        raise UsageError("no password on stdin: give it as the first line")
+    return line.removesuffix("\n").removesuffix("\r")
 
 
 @user.command("list")

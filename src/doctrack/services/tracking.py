@@ -208,6 +208,42 @@ class Tracker:
             assert changed is not None
             return changed
 
+    def update_user(
+        self,
+        name: str,
+        *,
+        email: str | None = None,
+        language: str | None = None,
+        full_name: str | None = None,
+    ) -> UserRecord:
+        """Change a user's email, language or full name (those given).
+
+        Nothing is re-planned: reminders and reports read their recipient's address,
+        language and name when they are sent, so the change holds from the next email on.
+        """
+        values: dict[str, str] = {}
+        if email is not None:
+            email = _check(
+                _EMAIL, email.strip(), "email", "expected an address such as a@example.org"
+            )
+            if len(email) > MAX_EMAIL:
+                raise UsageError(f"email is longer than {MAX_EMAIL} characters")
+            values["email"] = email
+        if language is not None:
+            values["language"] = _check(
+                _LANGUAGE, language, "language", "use a code such as en, ru or en-GB"
+            )
+        if full_name is not None:
+            values["full_name"] = _text(full_name, "full name", limit=200)
+        if not values:
+            raise UsageError("nothing to change: give an email, a language or a full name")
+        with self.db.write() as conn:
+            user = self._user(conn, name)
+            repo.update_user(conn, user.id, **values)
+            changed = repo.get_user(conn, name)
+            assert changed is not None
+            return changed
+
     def list_users(self) -> list[UserRecord]:
         with self.db.read() as conn:
             return repo.list_users(conn)

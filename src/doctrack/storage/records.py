@@ -122,3 +122,14 @@ class ReminderRecord:
     note: str | None
     message_id: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenRecord:
+    id: int
+    user_id: int
+    label: str
+    token_hash: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None

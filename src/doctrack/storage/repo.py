@@ -149,6 +149,24 @@ def get_user(conn: Connection, name: str) -> UserRecord | None:
     return users[0] if users else None
 
 
+_GET_USER_BY_ID = (
+    select(*_USER_COLUMNS)
+    .select_from(USER.outerjoin(USER_ROLE, USER_ROLE.c.user_id == USER.c.id))
+    .where(USER.c.id == bindparam("p_id"))
+)
+
+
+def get_user_by_id(conn: Connection, user_id: int) -> UserRecord | None:
+    users = _users(conn.execute(_GET_USER_BY_ID, {"p_id": user_id}))
+    return users[0] if users else None
+
+
+def update_user(conn: Connection, user_id: int, **values: str | None) -> None:
+    """Set some of ``email``, ``language`` and ``full_name``."""
+    assert values and set(values) <= {"email", "language", "full_name"}, values
+    conn.execute(update(USER).where(USER.c.id == user_id).values(**values))
+
+
 def list_users(conn: Connection) -> list[UserRecord]:
     stmt = (
         select(*_USER_COLUMNS)

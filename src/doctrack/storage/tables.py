@@ -38,6 +38,8 @@ class User(SQLModel, table=True):
     party_code: str | None = Field(default=None, foreign_key="party.code", max_length=16)
     language: str = Field(default="en", max_length=8)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    #: argon2id hash in PHC form (``$argon2id$v=19$...``); None: the user cannot log in.
+    password_hash: str | None = Field(default=None, sa_type=Text)
 
 
 class UserRole(SQLModel, table=True):
@@ -204,6 +206,36 @@ class Reminder(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class ApiToken(SQLModel, table=True):
+    """A bearer token of one user for the REST API. Only the sha256 (hex) of the token is
+    kept; the token itself is shown once, when it is made."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    label: str = Field(default="", max_length=100)
+    token_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed (or still running) login attempt for a user name, for throttling.
+
+    Kept in the database so that the limit holds across every process that checks logins.
+    ``source`` is the client's address, or "" when there is none (the CLI).
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_user_name_at", "user_name", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_name: str = Field(max_length=64)
+    source: str = Field(default="", max_length=100)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
 def _table(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, Table)
@@ -221,4 +253,6 @@ POSITION = _table(Position)
 DEADLINE = _table(Deadline)
 EVENT = _table(Event)
 REMINDER = _table(Reminder)
+API_TOKEN = _table(ApiToken)
+LOGIN_FAILURE = _table(LoginFailure)
 METADATA = SQLModel.metadata
