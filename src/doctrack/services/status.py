@@ -3,7 +3,9 @@
 :meth:`StatusReports.open` reads in one snapshot (a read transaction; REPEATABLE READ on
 PostgreSQL) and hands out a :class:`StatusReport` whose sections are iterators over that
 snapshot, so a renderer can stream a summit of any size: the instruments are read in
-chunks (``storage.reporting.CHUNK``) and never all held at once.
+chunks (``storage.reporting.CHUNK``) and never all held at once. The positions matrix has
+its own, lighter section (:meth:`SummitReport.position_lines`): the open instruments and
+the positions on their current drafts, without their deadlines and dependencies.
 
 How an instrument is classed, at the report's moment ``as_of``:
 
@@ -28,7 +30,7 @@ from enum import StrEnum
 from itertools import islice
 from typing import Any
 
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from doctrack.clock import Clock
 from doctrack.domain import DeadlineStatus
@@ -47,6 +49,9 @@ DEFAULT_WINDOW = timedelta(days=14)
 TIMELINE_LIMIT = 40
 #: What "what changed" covers when no other start is given.
 DEFAULT_CHANGES_DAYS = 7
+#: Entries a report's memo of deadline lines or position cells holds before it starts over
+#: (most instruments of a summit share their due times, most positions have no comment).
+MEMO_LIMIT = 4096
 
 
 class Health(StrEnum):
@@ -142,6 +147,22 @@ class InstrumentLine:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PositionsLine:
+    """One row of the positions matrix: an open instrument and the parties' positions on
+    its current draft (an :class:`InstrumentLine` has the same fields, and more)."""
+
+    slug: str
+    title: str
+    revision: int | None
+    positions: tuple[PositionCell, ...]  # one per party, in party order
+
+    @property
+    def not_agreed(self) -> tuple[str, ...]:
+        """Parties without an ``approve`` on the current revision."""
+        return tuple(p.party for p in self.positions if p.stance != "approve")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChangeLine:
     at: datetime
     actor: str
@@ -161,7 +182,12 @@ class Party:
 
 
 class SummitReport:
-    """One summit's part of the report; its sections are read when iterated."""
+    """One summit's part of the report; its sections are read when iterated.
+
+    What many instruments share is worked out once: each workflow's at-risk window, the
+    lines of deadlines due at the same time and not met, the position cells with the same
+    party, stance and comment (the lines are frozen, so sharing them is safe).
+    """
 
     def __init__(
         self,
@@ -183,7 +209,9 @@ class SummitReport:
         self.since = since
         self.tz = summit.tz
         self.days_to_summit = local_days(summit.starts, as_of, summit.tz)
-        self.in_session = summit.starts <= as_of.astimezone(zone(summit.tz)).date() <= summit.ends
+        self._place = zone(summit.tz)
+        self._today = as_of.astimezone(self._place).date()  # the report's day, there
+        self.in_session = summit.starts <= self._today <= summit.ends
         self._final = sorted(
             (name, state.name)
             for name in workflows.names()
@@ -191,31 +219,41 @@ class SummitReport:
             if state.final
         )
         self._headline: Headline | None = None
+        self._windows: dict[str, timedelta] = {}
+        #: (workflow, milestone, raw due time) -> the line of that deadline, not met
+        self._pending: dict[tuple[str, str, datetime], DeadlineLine] = {}
+        self._cells: dict[tuple[str, str | None, str | None], PositionCell] = {}
 
     def _workflow(self, name: str) -> WorkflowDef | None:
         return self._workflows.get(name) if name in self._workflows else None
 
     def _window(self, name: str) -> timedelta:
-        wf = self._workflow(name)
-        if wf is None or not wf.reminders.before:
-            return DEFAULT_WINDOW
-        return timedelta(days=max(d.days for d in wf.reminders.before))
+        """The at-risk window of workflow ``name`` (see the module's docstring)."""
+        window = self._windows.get(name)
+        if window is None:
+            wf = self._workflow(name)
+            if wf is None or not wf.reminders.before:
+                window = DEFAULT_WINDOW
+            else:
+                window = timedelta(days=max(d.days for d in wf.reminders.before))
+            self._windows[name] = window
+        return window
 
     @property
     def headline(self) -> Headline:
         """Counts by class, in one streamed pass over the summit's instruments."""
         if self._headline is None:
             counts = dict.fromkeys(Health, 0)
-            windows: dict[str, timedelta] = {}
-            for r in reporting.classification_rows(
-                self._conn, self.summit.id, self.as_of, self._final, historic=self.historic
+            as_of, as_utc = self.as_of, reporting.as_utc
+            for workflow, _state, closed, next_due in reporting.classification_rows(
+                self._conn, self.summit.id, as_of, self._final, historic=self.historic
             ):
-                window = windows.get(r.workflow)
-                if window is None:
-                    window = windows[r.workflow] = self._window(r.workflow)
                 counts[
                     classify(
-                        closed=bool(r.closed), next_due=r.next_due, as_of=self.as_of, window=window
+                        closed=bool(closed),
+                        next_due=None if next_due is None else as_utc(next_due),
+                        as_of=as_of,
+                        window=self._window(workflow),
                     )
                 ] += 1
             self._headline = Headline(
@@ -243,116 +281,194 @@ class SummitReport:
         while chunk := list(islice(rows, reporting.CHUNK)):
             yield from self._chunk(chunk)
 
+    def position_lines(self) -> Iterator[PositionsLine]:
+        """The positions matrix: the open instruments, in the order of ``lines``, with the
+        parties' positions on their current drafts (as they were, in a historic report)."""
+        rows = reporting.instrument_rows(
+            self._conn,
+            self.summit.id,
+            self.as_of,
+            self._final,
+            historic=self.historic,
+            open_only=True,
+        )
+        while chunk := list(islice(rows, reporting.CHUNK)):
+            stances = self._stances(chunk)
+            for instrument_id, slug, title, *_, revision, _closed, _next_due in chunk:
+                yield PositionsLine(
+                    slug=slug,
+                    title=title,
+                    revision=revision,
+                    positions=self._positions(stances.get(instrument_id, {})),
+                )
+
     def timeline(self) -> list[InstrumentLine]:
         """The most urgent open instruments, for the chart."""
         return list(self.lines(open_only=True, limit=TIMELINE_LIMIT))
 
     def changes(self) -> Iterator[ChangeLine]:
         """What happened after ``since`` up to ``as_of``, oldest first."""
-        for e in reporting.summit_events(self._conn, self.summit.id, self.since, self.as_of):
-            wf = self._workflow(e.workflow) if e.workflow else None
+        for (
+            at,
+            actor,
+            kind,
+            trigger,
+            from_state,
+            to_state,
+            comment,
+            payload,
+            slug,
+            workflow,
+        ) in reporting.summit_events(self._conn, self.summit.id, self.since, self.as_of):
+            wf = self._workflow(workflow) if workflow else None
             label = wf.label if wf else str
             yield ChangeLine(
-                at=e.at,
-                actor=e.actor,
-                kind=e.kind,
-                instrument=e.slug,
-                trigger=e.trigger,
-                from_label=label(e.from_state) if e.from_state else None,
-                to_label=label(e.to_state) if e.to_state else None,
-                comment=e.comment,
-                details=json.loads(e.payload) if e.payload else {},
+                at=reporting.as_utc(at),
+                actor=actor,
+                kind=kind,
+                instrument=slug,
+                trigger=trigger,
+                from_label=label(from_state) if from_state else None,
+                to_label=label(to_state) if to_state else None,
+                comment=comment,
+                details=json.loads(payload) if payload else {},
             )
 
-    def _chunk(self, rows: list[Row[Any]]) -> Iterator[InstrumentLine]:
-        ids = [r.id for r in rows]
+    def _stances(self, rows: Sequence[Any]) -> dict[int, dict[str, tuple[str, str | None]]]:
+        """Instrument id to party to (stance, comment) on the draft of each of ``rows``
+        (``instrument_rows``): the current one, or in a historic report the one of then."""
+        drafts: dict[int, tuple[int | None, int | None]] = {
+            instrument_id: (revision_id, revision_number)
+            for instrument_id, *_, revision_id, revision_number, _closed, _next_due in rows
+        }
+        if self.historic:
+            stances: dict[int, dict[str, tuple[str, str | None]]] = {}
+            then = reporting.position_events(self._conn, list(drafts), self.as_of)
+            for (instrument_id, number, party), value in then.items():
+                if number == drafts[instrument_id][1]:
+                    stances.setdefault(instrument_id, {})[party] = value
+            return stances
+        revisions = {
+            i: revision_id for i, (revision_id, _) in drafts.items() if revision_id is not None
+        }
+        by_revision = reporting.positions_on(self._conn, list(revisions.values()))
+        return {i: by_revision.get(revision_id, {}) for i, revision_id in revisions.items()}
+
+    def _positions(self, stances: Mapping[str, tuple[str, str | None]]) -> tuple[PositionCell, ...]:
+        """One cell per party, in party order, from party to (stance, comment)."""
+        cells = []
+        memo = self._cells
+        for party in self.parties:
+            stance, comment = stances.get(party.code, (None, None))
+            key = (party.code, stance, comment)
+            cell = memo.get(key)
+            if cell is None:
+                if len(memo) >= MEMO_LIMIT:
+                    memo.clear()
+                cell = memo[key] = PositionCell(party=party.code, stance=stance, comment=comment)
+            cells.append(cell)
+        return tuple(cells)
+
+    def _deadline(
+        self, wf: WorkflowDef | None, workflow: str, row: reporting.DeadlineRow
+    ) -> DeadlineLine:
+        """The line of one deadline (``deadlines_of``) of an instrument of ``workflow``. A
+        deadline not met by ``as_of`` is the same for every instrument due at that time:
+        made once."""
+        milestone, due_at, met_at = row
+        met = None if met_at is None else reporting.as_utc(met_at)
+        if met is not None and met <= self.as_of:
+            return self._deadline_line(wf, milestone, reporting.as_utc(due_at), met)
+        key = (workflow, milestone, due_at)
+        line = self._pending.get(key)
+        if line is None:
+            if len(self._pending) >= MEMO_LIMIT:
+                self._pending.clear()
+            line = self._deadline_line(wf, milestone, reporting.as_utc(due_at), None)
+            self._pending[key] = line
+        return line
+
+    def _deadline_line(
+        self, wf: WorkflowDef | None, milestone: str, due: datetime, met: datetime | None
+    ) -> DeadlineLine:
+        """A deadline's line; ``met``: when its milestone was reached, if by ``as_of``."""
+        return DeadlineLine(
+            milestone=milestone,
+            label=wf.label(milestone) if wf else milestone,
+            due=due,
+            met_at=met,
+            status=deadline_status(due, met, self.as_of),
+            days_left=(self._local_date(due) - self._today).days,
+        )
+
+    def _local_date(self, moment: datetime) -> date:
+        """The day of ``moment`` in the summit's zone (as ``local_days`` counts)."""
+        return moment.astimezone(self._place).date()
+
+    def _chunk(self, rows: Sequence[Any]) -> Iterator[InstrumentLine]:
+        ids = [r[0] for r in rows]
         deadlines = reporting.deadlines_of(self._conn, ids)
         dependencies = reporting.dependencies_of(
             self._conn, ids, self.as_of if self.historic else None
         )
-        stances: dict[int, dict[str, tuple[str, str | None]]] = {}
-        if self.historic:
-            drafts = {r.id: r.revision_number for r in rows}
-            then = reporting.position_events(self._conn, ids, self.as_of)
-            for (instrument_id, number, party), value in then.items():
-                if number == drafts[instrument_id]:
-                    stances.setdefault(instrument_id, {})[party] = value
-        else:
-            by_revision = reporting.positions_on(
-                self._conn, [r.revision_id for r in rows if r.revision_id is not None]
-            )
-            for r in rows:
-                if r.revision_id is not None:
-                    stances[r.id] = {
-                        p.party_code: (p.stance, p.comment)
-                        for p in by_revision.get(r.revision_id, ())
-                    }
+        stances = self._stances(rows)
         for r in rows:
+            instrument_id = r[0]
             yield self._line(
-                r, deadlines.get(r.id, ()), stances.get(r.id, {}), dependencies.get(r.id, ())
+                r,
+                deadlines.get(instrument_id, ()),
+                stances.get(instrument_id, {}),
+                dependencies.get(instrument_id, ()),
             )
 
     def _line(
         self,
-        r: Row[Any],
-        deadline_rows: Sequence[Row[Any]],
+        r: Sequence[Any],
+        deadline_rows: Sequence[reporting.DeadlineRow],
         stances: Mapping[str, tuple[str, str | None]],
-        dependency_rows: Sequence[Row[Any]],
+        dependency_rows: Sequence[tuple[str, str, str]],
     ) -> InstrumentLine:
-        wf = self._workflow(r.workflow)
+        """One instrument's line, from its row of ``instrument_rows`` and what hangs off it."""
+        (_id, slug, title, kind, workflow, state, since, lead, _rev, revision, closed, _due) = r
+        wf = self._workflow(workflow)
         label = wf.label if wf else str
-        as_of, tz = self.as_of, self.tz
-        final = bool(r.closed)
-        adopted = bool(wf and wf.is_adopted(r.state))
-        deadlines = []
-        for d in deadline_rows:
-            met = d.met_at if d.met_at is not None and d.met_at <= as_of else None
-            deadlines.append(
-                DeadlineLine(
-                    milestone=d.milestone,
-                    label=label(d.milestone),
-                    due=d.due_at,
-                    met_at=met,
-                    status=deadline_status(d.due_at, met, as_of),
-                    days_left=local_days(d.due_at, as_of, tz),
-                )
-            )
+        as_of = self.as_of
+        state_since = reporting.as_utc(since)
+        final = bool(closed)
+        adopted = bool(wf and wf.is_adopted(state))
+        deadlines = [self._deadline(wf, workflow, d) for d in deadline_rows]
         pending = [d for d in deadlines if d.met_at is None]
         dependencies = []
-        for dep in dependency_rows:
-            dep_wf = self._workflow(dep.workflow)
-            dep_adopted = bool(dep_wf and dep_wf.is_adopted(dep.state))
+        for dep_slug, dep_workflow, dep_state in dependency_rows:
+            dep_wf = self._workflow(dep_workflow)
+            dep_adopted = bool(dep_wf and dep_wf.is_adopted(dep_state))
             dependencies.append(
                 DependencyLine(
-                    slug=dep.slug,
-                    state_label=dep_wf.label(dep.state) if dep_wf else dep.state,
+                    slug=dep_slug,
+                    state_label=dep_wf.label(dep_state) if dep_wf else dep_state,
                     adopted=dep_adopted,
                     blocks=not dep_adopted and not adopted and not final,
                 )
             )
-        cells = []
-        for party in self.parties:
-            stance, comment = stances.get(party.code, (None, None))
-            cells.append(PositionCell(party=party.code, stance=stance, comment=comment))
         return InstrumentLine(
-            slug=r.slug,
-            title=r.title,
-            kind=r.kind,
-            workflow=r.workflow,
-            state=r.state,
-            state_label=label(r.state),
-            state_since=r.state_since,
-            days_in_state=max(0, local_days(as_of, r.state_since, tz)),
+            slug=slug,
+            title=title,
+            kind=kind,
+            workflow=workflow,
+            state=state,
+            state_label=label(state),
+            state_since=state_since,
+            days_in_state=max(0, (self._today - self._local_date(state_since)).days),
             health=classify(
                 closed=final,
                 next_due=pending[0].due if pending else None,
                 as_of=as_of,
-                window=self._window(r.workflow),
+                window=self._window(workflow),
             ),
             final=final,
             adopted=adopted,
-            lead=r.lead_party,
-            revision=r.revision_number,
+            lead=lead,
+            revision=revision,
             deadlines=tuple(deadlines),
             # A closed instrument has nothing left to meet: no next deadline, and only the
             # deadlines it missed before it closed.
@@ -361,11 +477,11 @@ class SummitReport:
                 d
                 for d in deadlines
                 if d.status is DeadlineStatus.MISSED
-                and not (final and d.met_at is None and d.due >= r.state_since)
+                and not (final and d.met_at is None and d.due >= state_since)
             ),
             dependencies=tuple(dependencies),
             blocked=any(d.blocks for d in dependencies),
-            positions=tuple(cells),
+            positions=self._positions(stances),
         )
 
 
