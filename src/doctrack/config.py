@@ -58,6 +58,19 @@ def _to_opt_str(raw: object) -> str | None:
     return text or None
 
 
+#: The shortest secret key accepted: 32 characters (itsdangerous signs with HMAC-SHA1 over a
+#: key derived from it; shorter keys are guessable).
+MIN_SECRET_KEY = 32
+
+
+def _to_secret(raw: object) -> str | None:
+    """A secret key of at least :data:`MIN_SECRET_KEY` characters; empty: none."""
+    text = _to_opt_str(raw)
+    if text is not None and len(text.strip()) < MIN_SECRET_KEY:
+        raise ValueError(f"a secret key needs at least {MIN_SECRET_KEY} characters")
+    return text
+
+
 def _to_instant(raw: object) -> str | None:
     """An ISO-8601 time, checked now and kept as written (the clock parses it)."""
     text = _to_opt_str(raw)
@@ -230,6 +243,13 @@ SETTINGS: tuple[Setting, ...] = (
         "http://127.0.0.1:8000",
         "Public address of the web UI, used for links in emails and reports",
     ),
+    Setting(
+        "secret_key",
+        _to_secret,
+        None,
+        "Key that signs the web UI's session cookies (32 characters or more); unset: a random "
+        "key made once into var/secret_key next to the database",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -259,6 +279,7 @@ class Settings:
     report_to: tuple[str, ...] = ("secretary",)
     report_pdf: bool = True
     base_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = field(default=None, repr=False)
 
 
 def _parse(setting: Setting, raw: object, source: str) -> Any:

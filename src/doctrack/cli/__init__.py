@@ -25,6 +25,7 @@ _COMMANDS = {
     "reminders": "doctrack.cli.reminders:reminders",
     "scheduler": "doctrack.cli.reminders:scheduler",
     "report": "doctrack.cli.report:report",
+    "serve": "doctrack.cli.web:serve",
 }
 
 

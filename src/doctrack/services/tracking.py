@@ -248,6 +248,11 @@ class Tracker:
         with self.db.read() as conn:
             return repo.list_users(conn)
 
+    def get_user(self, name: str) -> UserRecord:
+        """User ``name`` with their roles as they are now."""
+        with self.db.read() as conn:
+            return self._user(conn, name)
+
     def _user(self, conn: Connection, name: str) -> UserRecord:
         user = repo.get_user(conn, name)
         if user is None:

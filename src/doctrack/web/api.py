@@ -1,0 +1,221 @@
+"""The REST API under ``/api/v1``: every route needs ``Authorization: Bearer TOKEN`` and acts
+as the token's user through the same use cases as the command line.
+
+``GET /instruments/{slug}`` returns exactly ``doc show --json`` with the instrument's
+version as its ``ETag``; ``POST .../advance`` honours ``If-Match`` (409 when the instrument
+is no longer at that version). Errors are ``{"error": {"code", "message", ...}}`` (see
+:mod:`doctrack.web.problems`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from doctrack.errors import UsageError
+from doctrack.services.reminders import ReminderDesk
+from doctrack.services.tracking import MAX_REVISION_BYTES
+from doctrack.services.views import InstrumentView
+from doctrack.web.context import Web, first, get_web
+from doctrack.web.downloads import download
+from doctrack.web.params import Limit, Number, Offset
+from doctrack.web.reports import MEDIA_TYPES, ReportFormat, report_response
+from doctrack.web.security import TokenUser, token_user
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(token_user)], tags=["api"])
+WebDep = Annotated[Web, Depends(get_web)]
+#: One entity tag: our ETags are the instrument's version in quotes, ``"7"`` (bare ``7``
+#: is taken too).
+_ETAG = re.compile(r'^"(\d{1,18})"$|^(\d{1,18})$')
+
+
+class AdvanceBody(BaseModel):
+    """A trigger to fire, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    trigger: str = Field(min_length=1, max_length=100)
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
+class PositionBody(BaseModel):
+    """A party's stance on the current draft; ``party`` defaults to the delegate's own."""
+
+    model_config = ConfigDict(extra="forbid")
+    party: str | None = Field(default=None, min_length=1, max_length=16)
+    stance: Literal["approve", "reserve", "object"]
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
+class RetargetBody(BaseModel):
+    """The summit to carry the instrument over to, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    summit: str = Field(min_length=1, max_length=200)
+    comment: str = Field(min_length=1, max_length=10_000)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` header names; None without one (or for ``*``)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = _ETAG.fullmatch(if_match.strip())
+    if found is None:
+        raise UsageError(
+            f"If-Match must be one ETag of the instrument, such as '\"7\"', not {if_match!r}"
+        )
+    return int(found.group(1) or found.group(2))
+
+
+def _instrument(view: InstrumentView, response: Response) -> dict[str, Any]:
+    response.headers["ETag"] = etag(view.version)
+    return view.to_json()
+
+
+@router.get("/instruments", summary="List instruments (doc list)")
+def list_instruments(
+    web: WebDep,
+    summit: Annotated[str | None, Query(max_length=200)] = None,
+    state: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    items = web.tracker.list_instruments(summit=summit, state=state, limit=limit, offset=offset)
+    listed = [i.to_json() for i in items]
+    return {"items": listed, "limit": limit, "offset": offset, "count": len(listed)}
+
+
+@router.get("/instruments/{slug}", summary="One instrument (doc show --json), ETag = version")
+def show_instrument(
+    web: WebDep,
+    slug: str,
+    response: Response,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    view = web.tracker.show(slug)
+    if if_none_match is not None and if_none_match.strip() in {etag(view.version), "*"}:
+        return Response(status_code=304, headers={"ETag": etag(view.version)})
+    return _instrument(view, response)
+
+
+@router.post("/instruments/{slug}/advance", summary="Fire a trigger (doc advance)")
+def advance(
+    web: WebDep,
+    user: TokenUser,
+    slug: str,
+    body: AdvanceBody,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    result = web.tracker.advance(
+        slug,
+        body.trigger,
+        as_user=user.name,
+        comment=body.comment,
+        expect_version=expected_version(if_match),
+    )
+    response.headers["ETag"] = etag(result.version)
+    return result.to_json()
+
+
+@router.post("/instruments/{slug}/position", summary="Record a party's stance (doc position)")
+def position(
+    web: WebDep, user: TokenUser, slug: str, body: PositionBody, response: Response
+) -> dict[str, Any]:
+    party = body.party or user.party_code
+    if party is None:
+        raise UsageError("name the party: you represent none")
+    web.tracker.record_position(slug, party, body.stance, as_user=user.name, comment=body.comment)
+    return _instrument(web.tracker.show(slug), response)
+
+
+@router.post(
+    "/instruments/{slug}/revise", status_code=201, summary="Upload a new draft (doc revise)"
+)
+def revise(
+    web: WebDep,
+    user: TokenUser,
+    slug: str,
+    file: Annotated[UploadFile, File(description="The draft text")],
+    response: Response,
+    note: Annotated[str | None, Form(max_length=10_000)] = None,
+) -> dict[str, Any]:
+    content = file.file.read(MAX_REVISION_BYTES + 1)
+    number = web.tracker.revise(
+        slug, content=content, filename=file.filename or "", as_user=user.name, note=note
+    )
+    response.headers["Location"] = f"/api/v1/instruments/{quote(slug)}/revisions/{number}"
+    return _instrument(web.tracker.show(slug), response)
+
+
+@router.get("/instruments/{slug}/revisions/{number}", summary="Download a draft revision")
+def revision(web: WebDep, slug: str, number: Number) -> Response:
+    filename, content = web.tracker.revision_content(slug, number)
+    return download(filename, content)
+
+
+@router.post("/instruments/{slug}/retarget", summary="Carry over to another summit")
+def retarget(
+    web: WebDep, user: TokenUser, slug: str, body: RetargetBody, response: Response
+) -> dict[str, Any]:
+    view = web.tracker.retarget(slug, summit=body.summit, as_user=user.name, comment=body.comment)
+    return _instrument(view, response)
+
+
+@router.get("/instruments/{slug}/history", summary="The history (doc history --json)")
+def history(web: WebDep, slug: str) -> list[dict[str, Any]]:
+    return [e.to_json() for e in web.tracker.history(slug)]
+
+
+@router.get("/instruments/{slug}/triggers", summary="What you may fire now (doc triggers)")
+def triggers(web: WebDep, user: TokenUser, slug: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "trigger": c.trigger,
+            "dest": c.dest,
+            "ready": c.ready,
+            "guards": [{"name": g.name, "ok": g.ok, "detail": g.detail} for g in c.guards],
+        }
+        for c in web.tracker.triggers(slug, as_user=user.name)
+    ]
+
+
+@router.get("/summits", summary="Summits (summit list --json)")
+def summits(web: WebDep) -> list[dict[str, Any]]:
+    return [s.to_json() for s in web.tracker.list_summits()]
+
+
+@router.get("/reminders", summary="Reminder emails (reminders list --json)")
+def reminders(
+    web: WebDep,
+    status: Annotated[
+        Literal["pending", "sending", "sent", "failed", "cancelled"] | None, Query()
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    desk = ReminderDesk(web.tracker.db, web.tracker.clock)
+    listed = [r.to_json() for r in first(desk.list(status=status), limit, skip=offset)]
+    return {"items": listed, "limit": limit, "offset": offset, "count": len(listed)}
+
+
+@router.get(
+    "/reports/status",
+    summary="The status report (report status)",
+    response_class=Response,
+    responses={200: {"content": {t.split(";")[0]: {} for t in MEDIA_TYPES.values()}}},
+)
+def report(
+    web: WebDep,
+    summit: Annotated[str | None, Query(max_length=200)] = None,
+    format: Annotated[ReportFormat, Query()] = "json",
+    lang: Annotated[str, Query(max_length=16)] = "en",
+) -> Response:
+    return report_response(web, summit=summit, fmt=format, lang=lang)

@@ -1,0 +1,74 @@
+"""``doctrack serve``: uvicorn, and the reminder dispatcher beside it when asked.
+
+With ``--with-scheduler`` the web server runs in a thread and the scheduler
+(:func:`doctrack.scheduler.run_scheduler`) in the main thread, which owns the signals:
+SIGTERM or Ctrl-C stops the scheduler after the batch in flight, then the web server after
+the requests in flight. If the web server cannot start (the port is taken), the scheduler
+is stopped too and the command fails.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import uvicorn
+
+from doctrack.config import Settings
+from doctrack.errors import UsageError
+from doctrack.services.tracking import Tracker
+from doctrack.web.app import create_app
+
+
+def make_server(tracker: Tracker, settings: Settings, *, host: str, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(tracker, settings),
+        host=host,
+        port=port,
+        proxy_headers=True,  # X-Forwarded-For/-Proto from a reverse proxy on 127.0.0.1
+        server_header=False,
+        log_level="info",
+    )
+    return uvicorn.Server(config)
+
+
+def serve(
+    tracker: Tracker,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    with_scheduler: bool,
+    log: Callable[[str], None],
+) -> None:
+    """Serve until stopped; with the scheduler when ``with_scheduler``."""
+    server = make_server(tracker, settings, host=host, port=port)
+    if not with_scheduler:
+        server.run()
+        _check_started(server, host, port)
+        return
+    from doctrack.scheduler import run_scheduler
+    from doctrack.wiring import make_dispatcher
+
+    dispatcher = make_dispatcher(tracker, settings)  # a bad setting stops us before listening
+    stop = threading.Event()
+
+    def web() -> None:
+        try:
+            server.run()
+        finally:
+            stop.set()  # the web server ended (or never started): stop the scheduler too
+
+    thread = threading.Thread(target=web, name="doctrack-web", daemon=True)
+    thread.start()
+    try:
+        run_scheduler(dispatcher, interval=settings.dispatch_interval, log=log, stop=stop)
+    finally:
+        server.should_exit = True
+        thread.join()
+    _check_started(server, host, port)
+
+
+def _check_started(server: uvicorn.Server, host: str, port: int) -> None:
+    if not server.started:
+        raise UsageError(f"the web server could not start on {host}:{port} (see the log above)")

@@ -1,0 +1,157 @@
+"""The web UI in a real browser: Debian's headless Chromium through Playwright, against
+uvicorn serving the app in a thread (SQLite).
+
+One walk through: sign in, be refused with the reason shown in place (htmx swapped the
+refusal in, the address did not change), then advance once the guard holds. The page
+shows no console error (a Content-Security-Policy violation would be one), asks nothing of
+another origin, and a title that looks like HTML stays text. Screenshots go to
+$DOCTRACK_TEST_ARTIFACTS, else to the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import uvicorn
+from web_support import PASSWORD, Site, draft, make_site
+
+import doctrack
+from browser_support import VIEWPORT, artifacts_dir, chromium_or_skip, launch
+from doctrack.services.tracking import Tracker
+from helpers import approve_all
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page
+
+XSS_TITLE = 'Convention <script>alert("title")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """SQLite only: the subject is what the browser makes of the pages."""
+    url = f"sqlite:///{tmp_path / 'doctrack.db'}"
+    doctrack.init_database(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        started = launch(playwright, executable)
+        try:
+            yield started
+        finally:
+            started.close()
+
+
+@pytest.fixture
+def served(world: Tracker) -> Iterator[tuple[Site, str]]:
+    """The site over the world, served by uvicorn on a free port; (site, base URL)."""
+    world.add_instrument(
+        "conv", title=XSS_TITLE, workflow="convention", summit="t16", lead="KZ", actor="setup"
+    )
+    draft(world, "conv")
+    world.advance("conv", "submit", as_user="coord")
+    site = make_site(world)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    until = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < until, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield site, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+#: What Chromium logs when an answer has an error status: the refusal (409) is one, on
+#: purpose; it is counted apart from the errors that are problems.
+REFUSAL_LOGGED = "Failed to load resource: the server responded with a status of 409 (Conflict)"
+
+
+class Watch:
+    """What a page complained about, asked of other origins, or tried to pop up."""
+
+    def __init__(self, page: Page, base: str) -> None:
+        self.problems: list[str] = []
+        self.refusals = 0
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error" and message.text == REFUSAL_LOGGED:
+                self.refusals += 1
+            elif message.type == "error":
+                self.problems.append(f"console error: {message.text} {message.location}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
+        page.on("dialog", lambda dialog: self.problems.append(f"dialog: {dialog.message}"))
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith(base) else self.problems.append(f"request {r.url}"),
+        )
+
+
+def test_sign_in_be_refused_with_the_reason_then_advance(
+    served: tuple[Site, str], browser: Browser, tmp_path: Path
+) -> None:
+    site, base = served
+    artifacts = artifacts_dir(tmp_path)
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    watch = Watch(page, base)
+    try:
+        page.goto(f"{base}/instruments/conv")
+        assert page.url == f"{base}/login?next=%2Finstruments%2Fconv"
+        page.fill("input[name=name]", "coord")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]:has-text('Sign in')")
+        page.wait_for_url(f"{base}/instruments/conv")
+        assert page.locator("h1").inner_text() == XSS_TITLE
+        assert page.locator(".current-state").inner_text() == "Expert review"
+
+        agree = page.locator("form.action", has_text="agree")
+        agree.locator("textarea").fill("everyone is on board?")
+        agree.locator("button").click()
+        refusal = page.locator(".refusal")
+        refusal.wait_for()
+        assert refusal.inner_text() == (
+            "Refused: cannot agree 'conv': guard all_parties_approve failed: "
+            "no approve on revision 1 from CN, KG, KZ, RU, TJ, UZ"
+        )
+        assert page.url == f"{base}/instruments/conv"  # htmx swapped it in: no navigation
+        page.screenshot(path=artifacts / "web-instrument-refused.png", full_page=True)
+
+        approve_all(site.tracker, "conv")
+        page.reload()
+        page.locator("form.action", has_text="agree").locator("button").click()
+        page.locator(".flash").wait_for()
+        assert page.locator(".flash").inner_text() == "agree: now Agreed ad referendum (version 10)"
+        assert page.locator(".current-state").inner_text() == "Agreed ad referendum"
+        assert page.url == f"{base}/instruments/conv"
+        page.screenshot(path=artifacts / "web-instrument.png", full_page=True)
+        assert site.tracker.show("conv").state == "agreed"
+
+        page.goto(f"{base}/")
+        assert page.locator("table.instruments a", has_text="Convention").inner_text() == XSS_TITLE
+        page.screenshot(path=artifacts / "web-dashboard.png", full_page=True)
+    finally:
+        context.close()
+    assert watch.problems == []
+    assert watch.refusals == 1
