@@ -550,3 +550,10 @@ def test_convention_is_signed_in_session_after_its_dependency_is_adopted(scenari
     assert (shown["state"], shown["allowed_triggers"]) == ("in_force", [])
     assert {d["status"] for d in shown["deadlines"]} == {"met"}
     assert len(PARTIES) == len(shown["positions"])
+
+
+@pytest.mark.parametrize("option", ["--offset", "--limit"])
+def test_doc_list_refuses_a_page_beyond_any_database(scenario: Cli, option: str) -> None:
+    # 2**63 overflowed SQLite's integer ("Python int too large") into a traceback
+    line = scenario.usage("doc", "list", option, str(2**63))
+    assert option in line and "2147483647" in line

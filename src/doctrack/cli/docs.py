@@ -55,8 +55,10 @@ def doc_add(
 @doc.command("list")
 @click.option("--summit", "summit_slug", help="Only this summit's instruments.")
 @click.option("--state", help="Only instruments in this state.")
-@click.option("--limit", type=click.IntRange(min=0), help="At most this many.")
-@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first.")
+@click.option("--limit", type=click.IntRange(min=0, max=2**31 - 1), help="At most this many.")
+@click.option(
+    "--offset", type=click.IntRange(min=0, max=2**31 - 1), default=0, help="Skip this many first."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def doc_list(
     summit_slug: str | None, state: str | None, limit: int | None, offset: int, as_json: bool
