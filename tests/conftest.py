@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -23,6 +24,9 @@ from doctrack.engine.registry import Workflows
 from doctrack.services.tracking import Tracker
 from doctrack.storage.tables import METADATA
 from helpers import PARTIES, START, WORKFLOWS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 PG_ENV = "DOCTRACK_TEST_POSTGRES_URL"
 
@@ -162,3 +166,22 @@ def smtp_server() -> Iterator[smtp_support.SmtpTestServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium, started once per session (per xdist worker) and shared by
+    every browser test: Playwright's sync API allows one running instance per thread (a
+    second ``sync_playwright()`` while one is open fails with "Sync API inside the asyncio
+    loop")."""
+    from browser_support import chromium_or_skip, launch
+
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        started = launch(playwright, executable)
+        try:
+            yield started
+        finally:
+            started.close()

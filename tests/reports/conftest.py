@@ -6,19 +6,14 @@ subject is what a browser or WeasyPrint makes of the output, so ``db_url`` is SQ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 from report_support import populate
 
 import doctrack
-from browser_support import artifacts_dir, chromium_or_skip, launch
+from browser_support import artifacts_dir
 from doctrack.services.tracking import Tracker
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser
 
 
 @pytest.fixture
@@ -39,17 +34,3 @@ def season(world: Tracker) -> Tracker:
 def artifacts(tmp_path: Path) -> Path:
     """Where screenshots go: $DOCTRACK_TEST_ARTIFACTS, else the test's tmp_path."""
     return artifacts_dir(tmp_path)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium, started once per session (per xdist worker)."""
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        started = launch(playwright, executable)
-        try:
-            yield started
-        finally:
-            started.close()

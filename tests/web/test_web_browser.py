@@ -22,7 +22,7 @@ import uvicorn
 from web_support import PASSWORD, Site, draft, make_site
 
 import doctrack
-from browser_support import VIEWPORT, artifacts_dir, chromium_or_skip, launch
+from browser_support import VIEWPORT, artifacts_dir
 from doctrack.services.tracking import Tracker
 from helpers import approve_all
 
@@ -38,19 +38,6 @@ def db_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'doctrack.db'}"
     doctrack.init_database(url)
     return url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        started = launch(playwright, executable)
-        try:
-            yield started
-        finally:
-            started.close()
 
 
 @pytest.fixture
