@@ -57,7 +57,6 @@ import doctrack
 from bench._report import BenchError, Samples, machine_lines, mib, render_table
 from doctrack import i18n
 from doctrack.clock import FixedClock
-from doctrack.domain import DeadlineStatus
 from doctrack.engine.deadlines import deadline_status, due_times
 from doctrack.engine.definition import WorkflowDef
 from doctrack.engine.registry import Workflows
@@ -73,6 +72,7 @@ from doctrack.services.status import (
     PositionCell,
     classify,
     local_days,
+    next_and_missed,
 )
 from doctrack.timerules import zone
 
@@ -1215,6 +1215,10 @@ class FloorSide:
                     comment=p[2] if p else None,
                 )
             )
+        since = parse(state_since).replace(tzinfo=UTC)
+        upcoming, missed = next_and_missed(
+            deadlines, pending, final=final, as_of=as_of, state_since=since
+        )
         return InstrumentLine(
             slug=slug,
             title=title,
@@ -1222,7 +1226,7 @@ class FloorSide:
             workflow=workflow,
             state=state,
             state_label=labels.get((workflow, state), state),
-            state_since=(since := parse(state_since).replace(tzinfo=UTC)),
+            state_since=since,
             days_in_state=max(0, local_days(as_of, since, tz)),
             health=classify(
                 closed=final,
@@ -1235,13 +1239,8 @@ class FloorSide:
             lead=lead,
             revision=revision,
             deadlines=tuple(deadlines),
-            next_deadline=None if final else next((d for d in pending if d.due > as_of), None),
-            missed=tuple(
-                d
-                for d in deadlines
-                if d.status is DeadlineStatus.MISSED
-                and not (final and d.met_at is None and d.due >= since)
-            ),
+            next_deadline=upcoming,
+            missed=missed,
             dependencies=tuple(dependencies),
             blocked=any(d.blocks for d in dependencies),
             positions=tuple(cells),

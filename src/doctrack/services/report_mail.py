@@ -22,7 +22,7 @@ from doctrack.clock import Clock
 from doctrack.engine.registry import Workflows
 from doctrack.services.report_render import DOMAIN, ReportWriter
 from doctrack.services.status import DEFAULT_CHANGES_DAYS, StatusReports
-from doctrack.storage import repo, reporting
+from doctrack.storage import reminders, repo, reporting
 from doctrack.storage.db import Database
 from doctrack.storage.records import ReminderRecord
 
@@ -67,12 +67,14 @@ class ReportMailer:
         self, rows: Sequence[ReminderRecord], now: datetime
     ) -> Iterator[tuple[int, EmailMessage | None, str | None]]:
         """(reminder id, message or None, why not) for each row."""
+        # One "what changed" start per summit: the report sent before this period's.
+        period = {r.summit_id: r.send_at for r in rows}
         with self.db.read() as conn:
-            users = {u.id: u for u in repo.list_users(conn)}
+            users = reminders.recipients(conn, {r.user_id for r in rows})
             summits = {s.id: s for s in repo.list_summits(conn)}
             since = {
-                r.summit_id: reporting.previous_report_sent(conn, r.summit_id, r.send_at)
-                for r in rows
+                summit_id: reporting.previous_report_sent(conn, summit_id, send_at)
+                for summit_id, send_at in period.items()
             }
         cache: dict[tuple[int, str], _Rendered] = {}
         for r in rows:

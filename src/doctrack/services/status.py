@@ -76,6 +76,26 @@ def classify(
     return Health.ON_TRACK
 
 
+def next_and_missed(
+    deadlines: Sequence[DeadlineLine],
+    pending: Sequence[DeadlineLine],
+    *,
+    final: bool,
+    as_of: datetime,
+    state_since: datetime,
+) -> tuple[DeadlineLine | None, tuple[DeadlineLine, ...]]:
+    """An instrument's next deadline and its missed ones. A closed instrument has nothing
+    left to meet: no next deadline, and only the deadlines it missed before it closed."""
+    upcoming = None if final else next((d for d in pending if d.due > as_of), None)
+    missed = tuple(
+        d
+        for d in deadlines
+        if d.status is DeadlineStatus.MISSED
+        and not (final and d.met_at is None and d.due >= state_since)
+    )
+    return upcoming, missed
+
+
 def local_days(later: datetime | date, earlier: datetime | date, tz: str) -> int:
     """Calendar days from ``earlier`` to ``later`` in zone ``tz`` (a date is that day)."""
     place = zone(tz)
@@ -450,6 +470,9 @@ class SummitReport:
                     blocks=not dep_adopted and not adopted and not final,
                 )
             )
+        upcoming, missed = next_and_missed(
+            deadlines, pending, final=final, as_of=as_of, state_since=state_since
+        )
         return InstrumentLine(
             slug=slug,
             title=title,
@@ -470,15 +493,8 @@ class SummitReport:
             lead=lead,
             revision=revision,
             deadlines=tuple(deadlines),
-            # A closed instrument has nothing left to meet: no next deadline, and only the
-            # deadlines it missed before it closed.
-            next_deadline=None if final else next((d for d in pending if d.due > as_of), None),
-            missed=tuple(
-                d
-                for d in deadlines
-                if d.status is DeadlineStatus.MISSED
-                and not (final and d.met_at is None and d.due >= state_since)
-            ),
+            next_deadline=upcoming,
+            missed=missed,
             dependencies=tuple(dependencies),
             blocked=any(d.blocks for d in dependencies),
             positions=self._positions(stances),
