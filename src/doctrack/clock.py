@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from doctrack.errors import UsageError
@@ -32,6 +34,23 @@ class FixedClock:
 
     def set(self, at: datetime) -> None:
         self._at = as_utc(at)
+
+
+class RunningClock:
+    """A clock that starts at a chosen instant and then runs at the wall clock's pace.
+
+    The served demo lives on from the end of its replay (June 2016), so that what is due in
+    the next minutes of that world comes due while one watches. ``ticks`` is a monotonic
+    seconds counter (default :func:`time.monotonic`; tests pass their own).
+    """
+
+    def __init__(self, start: datetime, *, ticks: Callable[[], float] = time.monotonic) -> None:
+        self._start = as_utc(start)
+        self._ticks = ticks
+        self._origin = ticks()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=self._ticks() - self._origin)
 
 
 def as_utc(value: datetime) -> datetime:

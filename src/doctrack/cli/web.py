@@ -8,12 +8,17 @@ import click
 
 from doctrack.cli._context import app
 
-
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
+host_option = click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
+port_option = click.option(
     "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port."
 )
+
+
+@click.command("serve")
+@host_option
+@port_option
 @click.option(
     "--with-scheduler",
     is_flag=True,
@@ -24,9 +29,12 @@ def serve(host: str, port: int, with_scheduler: bool) -> None:
     from doctrack.web.server import serve as run
 
     ctx = app()
+    run(
+        ctx.tracker, ctx.settings, host=host, port=port, with_scheduler=with_scheduler, log=log_line
+    )
 
-    def log(line: str) -> None:
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        click.echo(f"{stamp} {line}", err=True)
 
-    run(ctx.tracker, ctx.settings, host=host, port=port, with_scheduler=with_scheduler, log=log)
+def log_line(line: str) -> None:
+    """A line of the server's log on stderr, after the wall-clock time in UTC."""
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    click.echo(f"{stamp} {line}", err=True)

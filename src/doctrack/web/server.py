@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -18,6 +19,9 @@ from doctrack.config import Settings
 from doctrack.errors import UsageError
 from doctrack.services.tracking import Tracker
 from doctrack.web.app import create_app
+
+if TYPE_CHECKING:
+    from doctrack.services.notify import Sender
 
 
 def make_server(tracker: Tracker, settings: Settings, *, host: str, port: int) -> uvicorn.Server:
@@ -40,8 +44,10 @@ def serve(
     port: int,
     with_scheduler: bool,
     log: Callable[[str], None],
+    sender: Sender | None = None,
 ) -> None:
-    """Serve until stopped; with the scheduler when ``with_scheduler``."""
+    """Serve until stopped; with the scheduler when ``with_scheduler``, which sends through
+    ``sender`` (default: as the settings say, by SMTP or into the outbox)."""
     server = make_server(tracker, settings, host=host, port=port)
     if not with_scheduler:
         server.run()
@@ -50,7 +56,9 @@ def serve(
     from doctrack.scheduler import run_scheduler
     from doctrack.wiring import make_dispatcher
 
-    dispatcher = make_dispatcher(tracker, settings)  # a bad setting stops us before listening
+    dispatcher = make_dispatcher(
+        tracker, settings, sender=sender
+    )  # a bad setting stops us before listening
     stop = threading.Event()
 
     def web() -> None:
