@@ -95,6 +95,14 @@ class Watch:
         )
 
 
+def sign_in(page: Page, base: str, name: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]:has-text('Sign in')")
+    page.wait_for_url(f"{base}/")
+
+
 def test_sign_in_be_refused_with_the_reason_then_advance(
     served: tuple[Site, str], browser: Browser, tmp_path: Path
 ) -> None:
@@ -142,3 +150,77 @@ def test_sign_in_be_refused_with_the_reason_then_advance(
         context.close()
     assert watch.problems == []
     assert watch.refusals == 1
+
+
+def test_a_delegate_records_a_position_then_a_new_draft_starts_positions_afresh(
+    served: tuple[Site, str], browser: Browser, tmp_path: Path
+) -> None:
+    site, base = served
+    artifacts = artifacts_dir(tmp_path)
+    delegate = browser.new_context(viewport=VIEWPORT)
+    drafter = browser.new_context(viewport=VIEWPORT)
+    watches: list[Watch] = []
+    try:
+        page = delegate.new_page()
+        watches.append(Watch(page, base))
+        sign_in(page, base, "kz")
+        page.goto(f"{base}/instruments/conv")
+        # A delegate may set their own party's stance only.
+        assert page.locator("form.position").count() == 1
+        page.select_option("select[aria-label='Stance of KZ']", "reserve")
+        page.fill("input[aria-label='Comment of KZ']", "art. 5 <b>needs</b> work")
+        page.locator("form.position button").click()
+        page.locator(".flash").wait_for()
+        row = page.locator("section.positions tr", has_text="Kazakhstan")
+        assert row.locator(".stance").inner_text() == "reserve"
+        assert "art. 5 <b>needs</b> work" in row.inner_text()  # text, not markup
+        page.screenshot(path=artifacts / "web-position.png", full_page=True)
+        [stance] = site.tracker.show("conv").positions
+        assert (stance.party, stance.stance, stance.recorded_by) == ("KZ", "reserve", "kz")
+
+        page = drafter.new_page()
+        watches.append(Watch(page, base))
+        sign_in(page, base, "drafter")
+        page.goto(f"{base}/instruments/conv")
+        draft_file = tmp_path / "convention-v2.txt"
+        draft_file.write_text("Article 5, as KZ asked.\n", encoding="utf-8")
+        page.set_input_files("form.revise input[type=file]", str(draft_file))
+        page.fill("form.revise input[name=note]", "art. 5 reworded")
+        page.locator("form.revise button").click()
+        page.locator(".flash").wait_for()
+        assert "revision 2" in page.locator("p.meta").inner_text()
+        row = page.locator("section.positions tr", has_text="Kazakhstan")
+        assert row.locator(".stance").count() == 0  # positions start afresh on a new draft
+        page.screenshot(path=artifacts / "web-revised.png", full_page=True)
+        shown = site.tracker.show("conv")
+        assert (shown.revision, shown.positions) == (2, ())
+
+        # The delegate's page, reloaded, shows the reset too.
+        page = delegate.pages[0]
+        page.reload()
+        row = page.locator("section.positions tr", has_text="Kazakhstan")
+        assert row.locator(".stance").count() == 0
+    finally:
+        delegate.close()
+        drafter.close()
+    assert [p for w in watches for p in w.problems] == []
+
+
+def test_open_the_status_report_from_the_dashboard(
+    served: tuple[Site, str], browser: Browser, tmp_path: Path
+) -> None:
+    _, base = served
+    artifacts = artifacts_dir(tmp_path)
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    watch = Watch(page, base)
+    try:
+        sign_in(page, base, "sec")
+        page.locator("a[href^='/reports/status']", has_text="HTML").first.click()
+        page.wait_for_url(f"{base}/reports/status?**")
+        assert XSS_TITLE in page.locator("body").inner_text()  # the title stays text
+        assert page.locator("script").count() == 0
+        page.screenshot(path=artifacts / "web-report.png", full_page=True)
+    finally:
+        context.close()
+    assert watch.problems == []
