@@ -172,6 +172,57 @@ def test_summit_move_with_ends_sets_both_days(scenario: Cli) -> None:
     assert (t16["starts"], t16["ends"]) == ("2016-06-20", "2016-06-22")
 
 
+def test_summit_move_preview_shows_the_effect_and_changes_nothing(scenario: Cli) -> None:
+    before = (scenario.json("summit", "list"), scenario.show("convention"))
+    out = scenario.ok("summit", "move", "t16", "--starts", "2016-07-07", "--preview").stdout
+    assert out.splitlines()[0] == (
+        "summit t16 (version 1): 2016-06-23 to 2016-06-24 -> 2016-07-07 to 2016-07-08 "
+        "(Asia/Tashkent); nothing changed yet"
+    )
+    assert "convention   agreed     2016-05-09 00:00  2016-05-23 00:00  pending" in out
+    assert out.splitlines()[-1] == "to move: add --as USER --expect-version 1"
+    preview = scenario.json("summit", "move", "t16", "--starts", "2016-07-07", "--preview")
+    agreed = next(
+        d
+        for d in preview["deadlines"]
+        if (d["instrument"], d["milestone"]) == ("convention", "agreed")
+    )
+    assert (agreed["before"], agreed["after"]) == (
+        "2016-05-09T00:00:00+05:00",
+        "2016-05-23T00:00:00+05:00",
+    )
+    assert (scenario.json("summit", "list"), scenario.show("convention")) == before
+    # What the preview showed is what the move does.
+    scenario.ok(
+        "summit", "move", "t16", "--starts", "2016-07-07", "--as", "sec", "--expect-version", "1"
+    )
+    due = {d["milestone"]: d["due"] for d in scenario.show("convention")["deadlines"]}
+    assert due["agreed"] == agreed["after"]
+
+
+def test_summit_move_with_a_stale_version_is_refused_and_changes_nothing(scenario: Cli) -> None:
+    scenario.ok("summit", "move", "t16", "--starts", "2016-07-07", "--as", "sec")
+    before = scenario.json("summit", "list")
+    line = scenario.refused(
+        "summit", "move", "t16", "--starts", "2016-08-01", "--as", "sec", "--expect-version", "1"
+    )
+    assert line == (
+        "doctrack: conflict: summit 't16' now runs 2016-07-07 to 2016-07-08 at version 2 "
+        "(expected version 1)"
+    )
+    assert scenario.json("summit", "list") == before
+
+
+def test_summit_move_needs_as_unless_previewing(scenario: Cli) -> None:
+    assert "Missing option '--as'" in scenario.usage(
+        "summit", "move", "t16", "--starts", "2016-07-07"
+    )
+    assert "--json goes with --preview" in scenario.usage(
+        "summit", "move", "t16", "--starts", "2016-07-07", "--as", "sec", "--json"
+    )
+    assert scenario.json("summit", "list")[0]["starts"] == "2016-06-23"
+
+
 # -- doc add, list, show ---------------------------------------------------------------------
 
 

@@ -284,7 +284,7 @@ def test_status_report_formats(site: Site) -> None:
     assert html.headers["content-type"].startswith("text/html")
     assert html.headers["content-security-policy"] == REPORT_CSP
     assert 'lang="ru"' in html.text
-    error(api.get("/api/v1/reports/status?format=pdf"), 422, "invalid")
+    error(api.get("/api/v1/reports/status?format=docx"), 422, "invalid")
     error(api.get("/api/v1/reports/status?lang=xx"), 422, "invalid")
 
 
@@ -321,6 +321,9 @@ def test_openapi_names_the_pinned_endpoints_and_bearer_auth(site: Site) -> None:
         "/api/v1/instruments/{slug}/retarget",
         "/api/v1/instruments/{slug}/history",
         "/api/v1/summits",
+        "/api/v1/summits/{slug}/move",
+        "/api/v1/summits/{slug}/move-preview",
+        "/api/v1/summits/{slug}/calendar.ics",
         "/api/v1/reminders",
         "/api/v1/reports/status",
     ):
@@ -335,6 +338,14 @@ def test_openapi_names_the_pinned_endpoints_and_bearer_auth(site: Site) -> None:
         "trigger",
         "comment",
     }
+    move = schema["paths"]["/api/v1/summits/{slug}/move"]["post"]
+    assert {p["name"] for p in move["parameters"]} == {"slug", "if-match"}
+    body = schema["components"]["schemas"]["MoveBody"]
+    assert set(body["properties"]) == {"starts", "ends", "comment"}
+    assert body["required"] == ["starts"]
+    assert body["properties"]["starts"]["format"] == "date"
+    report_types = schema["paths"]["/api/v1/reports/status"]["get"]["responses"]["200"]["content"]
+    assert "application/pdf" in report_types
     # A signed-in person may read it too; nobody else.
     assert site.browser("kz").get("/openapi.json").status_code == 200
     error(site.client().get("/openapi.json"), 401, "unauthenticated")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -66,6 +67,12 @@ def with_draft(t: Tracker, slug: str) -> None:
     draft(t, slug)
 
 
+def two_drafts(t: Tracker, slug: str) -> None:
+    add(t, slug)
+    draft(t, slug, "first draft\n")
+    draft(t, slug, "second draft\n")
+
+
 def pending_reminder(t: Tracker, slug: str) -> int:
     desk = ReminderDesk(t.db, t.clock)
     return next(r.id for r in desk.list(status="pending") if r.instrument == slug)
@@ -74,6 +81,20 @@ def pending_reminder(t: Tracker, slug: str) -> int:
 def cancelled(t: Tracker, slug: str) -> None:
     add(t, slug)
     ReminderDesk(t.db, t.clock).cancel(pending_reminder(t, slug), as_user="coord")
+
+
+def summit(t: Tracker, slug: str) -> None:
+    """A summit of the caller's own (23-24 June 2016, Tashkent), with an instrument."""
+    t.add_summit(
+        slug,
+        title=f"Summit {slug}",
+        city="Tashkent",
+        starts=date(2016, 6, 23),
+        ends=date(2016, 6, 24),
+        tz="Asia/Tashkent",
+        actor="setup",
+    )
+    add(t, f"{slug}-doc", summit=slug)
 
 
 def reminder_id(t: Tracker, slug: str) -> int:
@@ -123,6 +144,24 @@ API_ROUTES = [
         READERS,
     ),
     Route("GET /api/v1/summits", nothing, api_get("/api/v1/summits"), READERS),
+    Route(
+        "GET /api/v1/summits/{slug}/move-preview",
+        summit,
+        api_get("/api/v1/summits/{slug}/move-preview?starts=2016-07-07"),
+        READERS,
+    ),
+    Route(
+        "GET /api/v1/summits/{slug}/calendar.ics",
+        summit,
+        api_get("/api/v1/summits/{slug}/calendar.ics"),
+        READERS,
+    ),
+    Route(
+        "GET /api/v1/instruments/{slug}/diff",
+        two_drafts,
+        api_get("/api/v1/instruments/{slug}/diff?a=1&b=2"),
+        READERS,
+    ),
     Route("GET /api/v1/reminders", add, api_get("/api/v1/reminders"), READERS),
     Route("GET /api/v1/reports/status", add, api_get("/api/v1/reports/status?format=md"), READERS),
     Route("GET /openapi.json", nothing, api_get("/openapi.json"), READERS),
@@ -156,6 +195,12 @@ API_ROUTES = [
         api_post("/api/v1/instruments/{slug}/retarget", {"summit": "a17", "comment": "later"}),
         only(("coord", "sec", "admin"), "200", "403", "401"),
     ),
+    Route(
+        "POST summit move (coordinator, secretary)",
+        summit,
+        api_post("/api/v1/summits/{slug}/move", {"starts": "2016-07-07", "comment": "Ufa"}),
+        only(("coord", "sec", "admin"), "200", "403", "401"),
+    ),
 ]
 
 # -- the pages: a signed-in session, CSRF tokens -----------------------------------------
@@ -180,6 +225,11 @@ def advance_form(trigger: str) -> Callable[[Site, str], dict[str, str]]:
     return form
 
 
+def move_form(site: Site, slug: str) -> dict[str, str]:
+    version = site.tracker.get_summit(slug).version
+    return {"starts": "2016-07-07", "comment": "Ufa", "version": str(version)}
+
+
 def page_revise(site: Site, who: str | None, slug: str) -> httpx.Response:
     return site.browser(who).post(
         f"/instruments/{slug}/revise", {"note": "second"}, files={"file": ("d.txt", b"text")}
@@ -199,11 +249,35 @@ STAFF = ("coord", "sec", "admin")
 PAGE_ROUTES = [
     Route("GET /", add, page_get("/"), PAGE_READERS),
     Route("GET /summits/t16", add, page_get("/summits/t16"), PAGE_READERS),
+    Route(
+        "GET /summits/{slug}/calendar.ics",
+        summit,
+        page_get("/summits/{slug}/calendar.ics"),
+        PAGE_READERS,
+    ),
+    Route(
+        "GET /reports/status?format=md&lang=ru",
+        add,
+        page_get("/reports/status?format=md&lang=ru"),
+        PAGE_READERS,
+    ),
     Route("GET /instruments/{slug}", add, page_get("/instruments/{slug}"), PAGE_READERS),
     Route(
         "GET /instruments/{slug}/revisions/1",
         with_draft,
         page_get("/instruments/{slug}/revisions/1"),
+        PAGE_READERS,
+    ),
+    Route(
+        "GET /instruments/{slug}/diff",
+        two_drafts,
+        page_get("/instruments/{slug}/diff?a=1&b=2"),
+        PAGE_READERS,
+    ),
+    Route(
+        "GET /workflows/{name}/diagram.svg",
+        nothing,
+        page_get("/workflows/convention/diagram.svg?state=drafting"),
         PAGE_READERS,
     ),
     Route("GET /reminders", add, page_get("/reminders"), PAGE_READERS),
@@ -241,6 +315,18 @@ PAGE_ROUTES = [
             "/instruments/{slug}/retarget",
             lambda site, slug: {"summit": "a17", "comment": "carried over"},
         ),
+        only(STAFF, "303", "403", "login"),
+    ),
+    Route(
+        "POST summit preview (a read: every signed-in user)",
+        summit,
+        page_post("/summits/{slug}/preview", lambda site, slug: {"starts": "2016-07-07"}),
+        everyone("200", "login"),
+    ),
+    Route(
+        "POST summit move",
+        summit,
+        page_post("/summits/{slug}/move", move_form),
         only(STAFF, "303", "403", "login"),
     ),
     Route(
@@ -305,18 +391,27 @@ def test_the_matrix_covers_every_route(site: Site) -> None:
         "GET /api/v1/instruments/{slug}/history",
         "GET /api/v1/instruments/{slug}/triggers",
         "GET /api/v1/instruments/{slug}/revisions/{number}",
+        "GET /api/v1/instruments/{slug}/diff",
         "POST /api/v1/instruments/{slug}/advance",
         "POST /api/v1/instruments/{slug}/position",
         "POST /api/v1/instruments/{slug}/revise",
         "POST /api/v1/instruments/{slug}/retarget",
         "GET /api/v1/summits",
+        "GET /api/v1/summits/{slug}/move-preview",
+        "GET /api/v1/summits/{slug}/calendar.ics",
+        "POST /api/v1/summits/{slug}/move",
         "GET /api/v1/reminders",
         "GET /api/v1/reports/status",
         "GET /openapi.json",
         "GET /",
         "GET /summits/{slug}",
+        "GET /summits/{slug}/calendar.ics",
+        "POST /summits/{slug}/preview",
+        "POST /summits/{slug}/move",
         "GET /instruments/{slug}",
         "GET /instruments/{slug}/revisions/{number}",
+        "GET /instruments/{slug}/diff",
+        "GET /workflows/{name}/diagram.svg",
         "POST /instruments/{slug}/advance",
         "POST /instruments/{slug}/position",
         "POST /instruments/{slug}/revise",

@@ -269,14 +269,88 @@ def summit_add(slug: str, title: str, city: str, starts: date, ends: date | None
 @click.argument("slug")
 @click.option("--starts", required=True, type=DATE, help="New first day, YYYY-MM-DD.")
 @click.option("--ends", type=DATE, help="New last day (default: keep the length).")
-@click.option("--as", "as_user", required=True, metavar="USER", help="Who moves it.")
+@click.option("--as", "as_user", metavar="USER", help="Who moves it (not needed with --preview).")
 @click.option("--comment", help="Why.")
+@click.option(
+    "--expect-version",
+    type=int,
+    metavar="N",
+    help="Refuse if the summit is no longer at version N (as --preview showed it).",
+)
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Only show what the move would change (deadlines, reminders); change nothing.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --preview: print JSON.")
 def summit_move(
-    slug: str, starts: date, ends: date | None, as_user: str, comment: str | None
+    slug: str,
+    starts: date,
+    ends: date | None,
+    as_user: str | None,
+    comment: str | None,
+    expect_version: int | None,
+    preview: bool,
+    as_json: bool,
 ) -> None:
-    """Move a summit to new dates; its instruments' deadlines follow."""
-    s = app().tracker.move_summit(slug, starts=starts, ends=ends, as_user=as_user, comment=comment)
+    """Move a summit to new dates; its instruments' deadlines follow.
+
+    With --preview, show what would change and change nothing; then move with
+    --expect-version set to the version the preview printed, so that a move made
+    meanwhile is refused instead of applied on top of it.
+    """
+    if as_json and not preview:
+        raise click.UsageError("--json goes with --preview")
+    if preview:
+        _preview_move(slug, starts, ends, as_json=as_json)
+        return
+    if as_user is None:
+        raise click.UsageError("Missing option '--as' (who moves the summit).")
+    s = app().tracker.move_summit(
+        slug,
+        starts=starts,
+        ends=ends,
+        as_user=as_user,
+        comment=comment,
+        expect_version=expect_version,
+    )
     click.echo(f"moved summit {s.slug} to {s.starts} to {s.ends} ({s.tz}); deadlines recomputed")
+
+
+def _preview_move(slug: str, starts: date, ends: date | None, *, as_json: bool) -> None:
+    from doctrack.services.summit_moves import preview_move
+    from doctrack.timerules import to_local
+
+    p = preview_move(app().tracker, slug, starts=starts, ends=ends)
+    if as_json:
+        echo_json(p.to_json())
+        return
+    s = p.summit
+    click.echo(
+        f"summit {s.slug} (version {s.version}): {s.starts} to {s.ends} -> {p.starts} to "
+        f"{p.ends} ({s.tz}); nothing changed yet"
+    )
+
+    def local(value: datetime) -> str:
+        return f"{to_local(value, s.tz):%Y-%m-%d %H:%M}"
+
+    echo_table(
+        ("instrument", "milestone", "due now", "due after", "status after"),
+        [
+            (d.instrument, d.milestone, local(d.before), local(d.after), d.status_after.value)
+            for d in p.deadlines
+        ],
+    )
+    for r in p.summit_reminders:
+        click.echo(
+            f"summit reminder {r.days_before} days before: {local(r.before)} -> "
+            f"{local(r.after)} ({r.outcome})"
+        )
+    click.echo(
+        f"pending deadline reminders: {p.reminders_moved} move, "
+        f"{p.reminders_cancelled} not sent (their new time has passed)"
+    )
+    click.echo(f"to move: add --as USER --expect-version {s.version}")
 
 
 @summit.command("list")

@@ -30,6 +30,7 @@ from doctrack.errors import (
     RefusedError,
     UsageError,
 )
+from doctrack.services import summit_moves
 from doctrack.services.facts import DbFacts
 from doctrack.services.planning import DEADLINE_MET, FINAL_STATE, Planner, ReminderSettings
 from doctrack.services.views import (
@@ -327,19 +328,23 @@ class Tracker:
         ends: date | None = None,
         as_user: str,
         comment: str | None = None,
+        expect_version: int | None = None,
     ) -> SummitView:
-        """New dates for a summit; without ``ends`` it keeps its length. Deadlines follow."""
+        """New dates for a summit; without ``ends`` it keeps its length. Deadlines follow.
+
+        ``expect_version``: the summit's version the caller saw (``SummitView.version``);
+        if it moved since, the move is refused as a conflict
+        (:class:`~doctrack.services.summit_moves.SummitMovedError`). What the move would
+        change can be seen first with :func:`doctrack.services.summit_moves.preview_move`.
+        """
         comment = _comment(comment)
         with self.db.write() as conn:
             user = self._user(conn, as_user)
             if not roles_permit(RETARGET_ROLES, user.roles):
                 raise NotAllowedError(as_user, f"move summit {slug!r}", RETARGET_ROLES, user.roles)
             summit = self._summit(conn, slug, for_update=True)
-            new_ends = ends or starts + (summit.ends - summit.starts)
-            if new_ends < starts:
-                raise UsageError(f"the summit ends ({new_ends}) before it starts ({starts})")
-            if (starts, new_ends) == (summit.starts, summit.ends):
-                raise UsageError(f"summit {slug!r} already runs {starts} to {new_ends}")
+            summit_moves.check_version(summit, expect_version)
+            starts, new_ends = summit_moves.new_dates(summit, starts, ends)
             if not repo.move_summit(conn, summit.id, summit.version, starts, new_ends):
                 raise RefusedError(f"conflict: summit {slug!r} changed meanwhile; try again")
             moved = repo.get_summit(conn, summit.id)

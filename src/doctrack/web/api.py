@@ -3,13 +3,16 @@ as the token's user through the same use cases as the command line.
 
 ``GET /instruments/{slug}`` returns exactly ``doc show --json`` with the instrument's
 version as its ``ETag``; ``POST .../advance`` honours ``If-Match`` (409 when the instrument
-is no longer at that version). Errors are ``{"error": {"code", "message", ...}}`` (see
+is no longer at that version). A summit's ``ETag`` is its version too:
+``GET /summits/{slug}/move-preview`` answers with it, ``POST /summits/{slug}/move`` honours
+``If-Match`` the same way. Errors are ``{"error": {"code", "message", ...}}`` (see
 :mod:`doctrack.web.problems`).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -18,13 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from doctrack.errors import UsageError
 from doctrack.services.reminders import ReminderDesk
+from doctrack.services.revision_diff import diff_revisions
+from doctrack.services.summit_moves import preview_move
 from doctrack.services.tracking import MAX_REVISION_BYTES
 from doctrack.services.views import InstrumentView
 from doctrack.web.context import Web, first, get_web
 from doctrack.web.downloads import download
-from doctrack.web.params import Limit, Number, Offset
+from doctrack.web.params import MAX_INT, Limit, Number, Offset
 from doctrack.web.reports import MEDIA_TYPES, ReportFormat, report_response
 from doctrack.web.security import TokenUser, token_user
+from doctrack.web.summit import CALENDAR_TYPE, calendar_response
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(token_user)], tags=["api"])
 WebDep = Annotated[Web, Depends(get_web)]
@@ -50,6 +56,17 @@ class PositionBody(BaseModel):
     comment: str | None = Field(default=None, max_length=10_000)
 
 
+class MoveBody(BaseModel):
+    """New dates for a summit, and why; without ``ends`` it keeps its length."""
+
+    model_config = ConfigDict(extra="forbid")
+    starts: date = Field(description="The new first day (YYYY-MM-DD)")
+    ends: date | None = Field(
+        default=None, description="The new last day (default: the summit keeps its length)"
+    )
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
 class RetargetBody(BaseModel):
     """The summit to carry the instrument over to, and why."""
 
@@ -62,14 +79,14 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def expected_version(if_match: str | None) -> int | None:
+def expected_version(if_match: str | None, what: str = "instrument") -> int | None:
     """The version an ``If-Match`` header names; None without one (or for ``*``)."""
     if if_match is None or if_match.strip() == "*":
         return None
     found = _ETAG.fullmatch(if_match.strip())
     if found is None:
         raise UsageError(
-            f"If-Match must be one ETag of the instrument, such as '\"7\"', not {if_match!r}"
+            f"If-Match must be one ETag of the {what}, such as '\"7\"', not {if_match!r}"
         )
     return int(found.group(1) or found.group(2))
 
@@ -192,6 +209,56 @@ def summits(web: WebDep) -> list[dict[str, Any]]:
     return [s.to_json() for s in web.tracker.list_summits()]
 
 
+@router.post("/summits/{slug}/move", summary="Move a summit to new dates (summit move)")
+def move_summit(
+    web: WebDep,
+    user: TokenUser,
+    slug: str,
+    body: MoveBody,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Deadlines and pending reminders follow the new dates. ``If-Match: "VERSION"`` (the
+    ``ETag`` of the move preview) refuses the move (409) when the summit moved meanwhile."""
+    moved = web.tracker.move_summit(
+        slug,
+        starts=body.starts,
+        ends=body.ends,
+        as_user=user.name,
+        comment=body.comment,
+        expect_version=expected_version(if_match, "summit"),
+    )
+    response.headers["ETag"] = etag(moved.version)
+    return moved.to_json()
+
+
+@router.get("/summits/{slug}/move-preview", summary="What moving a summit would change (read-only)")
+def move_preview(
+    web: WebDep,
+    slug: str,
+    response: Response,
+    starts: Annotated[date, Query(description="The new first day (YYYY-MM-DD)")],
+    ends: Annotated[
+        date | None, Query(description="The new last day (default: keeps the length)")
+    ] = None,
+) -> dict[str, Any]:
+    """Each deadline's due time before and after, the summit's reminders; nothing is
+    written. The ``ETag`` is the summit's version, for the move's ``If-Match``."""
+    shown = preview_move(web.tracker, slug, starts=starts, ends=ends)
+    response.headers["ETag"] = etag(shown.version)
+    return shown.to_json()
+
+
+@router.get(
+    "/summits/{slug}/calendar.ics",
+    summary="The summit and its deadlines as iCalendar (calendar export --summit)",
+    response_class=Response,
+    responses={200: {"content": {CALENDAR_TYPE.split(";")[0]: {}}}},
+)
+def summit_calendar(web: WebDep, slug: str) -> Response:
+    return calendar_response(web, slug)
+
+
 @router.get("/reminders", summary="Reminder emails (reminders list --json)")
 def reminders(
     web: WebDep,
@@ -219,3 +286,20 @@ def report(
     lang: Annotated[str, Query(max_length=16)] = "en",
 ) -> Response:
     return report_response(web, summit=summit, fmt=format, lang=lang)
+
+
+@router.get("/instruments/{slug}/diff", summary="What changed between two drafts (line diff)")
+def revision_diff(
+    web: WebDep,
+    slug: str,
+    a: Annotated[
+        int | None, Query(ge=1, le=MAX_INT, description="The older revision (default: b - 1)")
+    ] = None,
+    b: Annotated[
+        int | None, Query(ge=1, le=MAX_INT, description="The newer revision (default: current)")
+    ] = None,
+) -> dict[str, Any]:
+    """``unified`` is the diff as ``diff -u`` writes it, one string per line; ``added`` and
+    ``removed`` count lines. A draft that is not UTF-8 text, or is over 2 MiB or 5,000
+    lines, is refused (422, nothing changes); an unknown revision is 404."""
+    return diff_revisions(web.tracker, slug, a, b).to_json()

@@ -26,7 +26,7 @@ from doctrack.services.accounts import Accounts
 from doctrack.services.emails import templates_folder
 from doctrack.services.tracking import Tracker
 from doctrack.storage.records import UserRecord
-from doctrack.web import api, auth, instrument, pages
+from doctrack.web import api, auth, instrument, pages, summit, workflows
 from doctrack.web.context import Web, get_web
 from doctrack.web.headers import SecurityHeaders
 from doctrack.web.problems import HTTP_CODES, Problem, problem_for
@@ -70,7 +70,9 @@ def create_app(
     app.state.web = web
     app.include_router(auth.router)
     app.include_router(pages.router)
+    app.include_router(summit.router)
     app.include_router(instrument.router)
+    app.include_router(workflows.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_openapi(app)

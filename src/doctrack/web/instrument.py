@@ -1,4 +1,5 @@
-"""The instrument page and its forms: advance, position, revise, retarget, downloads.
+"""The instrument page and its forms: advance, position, revise, retarget, downloads; its
+workflow drawn (:mod:`doctrack.web.diagram`) and two drafts compared line by line.
 
 Each form posts to the use case of the command line as the signed-in user; the rules are
 the services' own. A success answers 303 to the page (what was done shown once at the
@@ -14,12 +15,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
+from markupsafe import Markup
 
 from doctrack.domain import Role
+from doctrack.engine.definition import WorkflowDef
 from doctrack.engine.machine import TriggerCheck, roles_permit
 from doctrack.errors import DoctrackError, NotFoundError
+from doctrack.services.revision_diff import MAX_DIFF_BYTES, MAX_DIFF_LINES, diff_revisions
 from doctrack.services.tracking import (
     MAX_REVISION_BYTES,
     POSITION_ON_BEHALF_ROLES,
@@ -29,14 +33,16 @@ from doctrack.services.tracking import (
 from doctrack.services.views import EventView
 from doctrack.storage.records import UserRecord
 from doctrack.web.context import Web, get_web
+from doctrack.web.diagram import diagram_svg
 from doctrack.web.downloads import download
-from doctrack.web.params import Number
+from doctrack.web.params import MAX_INT, Number
 from doctrack.web.problems import problem_for
 from doctrack.web.security import Csrf, SessionUser, flash
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 WebDep = Annotated[Web, Depends(get_web)]
 CheckedForm = Annotated[None, Csrf]
+RevisionChoice = Annotated[int | None, Query(ge=1, le=MAX_INT)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,7 +59,7 @@ class Action:
 class Refusal:
     """Why the last form was refused, shown beside it."""
 
-    form: str  # advance | position | revise | retarget
+    form: str  # advance | position | revise | retarget | diff
     message: str
 
 
@@ -84,6 +90,31 @@ def _revisions(events: list[EventView]) -> list[dict[str, Any]]:
     return found[::-1]
 
 
+def workflow_context(wf: WorkflowDef, state: str) -> dict[str, Any]:
+    """The workflow's diagram, and its states and transitions as text beside it."""
+    return {
+        "diagram": Markup(diagram_svg(wf, current=state)),  # noqa: S704 - ElementTree escaped it
+        "states": [
+            {
+                "name": s.name,
+                "label": s.label,
+                "current": s.name == state,
+                "initial": s.name == wf.initial,
+                "final": s.final,
+            }
+            for s in wf.states.values()
+        ],
+        "transitions": [
+            {
+                "trigger": t.trigger,
+                "sources": [wf.label(s) for s in t.sources],
+                "dest": wf.label(t.dest),
+            }
+            for t in wf.transitions
+        ],
+    }
+
+
 def page_context(web: Web, user: UserRecord, slug: str) -> dict[str, Any]:
     """Everything the instrument page shows, read for ``user``."""
     tracker = web.tracker
@@ -104,10 +135,7 @@ def page_context(web: Web, user: UserRecord, slug: str) -> dict[str, Any]:
     ]
     return {
         "view": view,
-        "states": [
-            {"name": s.name, "label": s.label, "current": s.name == view.state, "final": s.final}
-            for s in wf.states.values()
-        ],
+        **workflow_context(wf, view.state),
         "actions": _actions(tracker.triggers(slug, as_user=user.name), wf.label),
         "parties": parties,
         "revisions": _revisions(events),
@@ -246,3 +274,43 @@ def retarget(
 def revision(web: WebDep, user: SessionUser, slug: str, number: Number) -> Response:
     filename, content = web.tracker.revision_content(slug, number)
     return download(filename, content)
+
+
+@router.get("/instruments/{slug}/diff")
+def revision_diff(
+    request: Request,
+    web: WebDep,
+    user: SessionUser,
+    slug: str,
+    a: RevisionChoice = None,
+    b: RevisionChoice = None,
+) -> Response:
+    """Two drafts compared line by line; a draft that is not text is refused beside the
+    form that picks them."""
+    view = web.tracker.show(slug)
+    context: dict[str, Any] = {
+        "view": view,
+        "quoted": quote(view.slug),
+        "revisions": _revisions(web.tracker.history(slug)),
+        "max_mib": MAX_DIFF_BYTES // 2**20,
+        "max_lines": MAX_DIFF_LINES,
+        "title": f"{view.title}: drafts compared",
+    }
+    diff, refusal, status = None, None, 200
+    try:
+        diff = diff_revisions(web.tracker, slug, a, b)
+        a, b = diff.a.number, diff.b.number
+    except DoctrackError as exc:
+        refusal = Refusal(form="diff", message=str(exc))
+        status = problem_for(exc).status
+    return web.pages.render(
+        request,
+        "diff.html",
+        user=user,
+        status=status,
+        refusal=refusal,
+        diff=diff,
+        a=a,
+        b=b,
+        **context,
+    )

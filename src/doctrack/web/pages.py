@@ -1,5 +1,5 @@
-"""Pages besides the instrument's: the dashboard per summit, the reminders, the report, and
-the health check."""
+"""Pages besides the instrument's and the summit's: the dashboard, the reminders, the
+report, and the health check."""
 
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _summit_parts(web: Web, slug: str | None) -> list[dict[str, Any]]:
-    """The status report's headline and instrument lines of each summit shown."""
+def summit_parts(web: Web, slug: str | None) -> list[dict[str, Any]]:
+    """The status report's headline and instrument lines of each summit shown (every
+    summit not over, or summit ``slug``): what the dashboard and the summit page show."""
     reports = StatusReports(web.tracker.db, web.tracker.workflows, web.tracker.clock)
     with reports.open(summit=slug) as report:
         return [
@@ -50,32 +51,20 @@ def _summit_parts(web: Web, slug: str | None) -> list[dict[str, Any]]:
         ]
 
 
-def _dashboard(request: Request, web: Web, user: UserRecord, slug: str | None) -> Response:
+@router.get("/")
+def dashboard(request: Request, web: WebDep, user: SessionUser) -> Response:
     summits = web.tracker.list_summits()
-    if slug is not None:
-        web.tracker.get_summit(slug)  # 404 for an unknown summit
-    parts = _summit_parts(web, slug) if summits else []
-    title = parts[0]["summit"].title if slug is not None and parts else "Dashboard"
     return web.pages.render(
         request,
         "dashboard.html",
         user=user,
-        title=title,
+        title="Dashboard",
         summits=summits,
-        parts=parts,
-        current=slug,
+        parts=summit_parts(web, None) if summits else [],
+        current=None,
+        refresh="/",
         page_rows=PAGE_ROWS,
     )
-
-
-@router.get("/")
-def dashboard(request: Request, web: WebDep, user: SessionUser) -> Response:
-    return _dashboard(request, web, user, None)
-
-
-@router.get("/summits/{slug}")
-def summit_page(request: Request, web: WebDep, user: SessionUser, slug: str) -> Response:
-    return _dashboard(request, web, user, slug)
 
 
 def _reminders_page(

@@ -7,12 +7,14 @@
 | ``NotAllowedError``, a wrong CSRF token | 403 | ``not_allowed``, ``csrf`` |
 | ``NotFoundError``, no such route | 404 | ``not_found`` |
 | ``ConflictError`` (stale version, ``If-Match``) | 409 | ``conflict`` |
+| ``SummitMovedError`` (a summit moved meanwhile) | 409 | ``conflict`` (``starts``, ``ends``) |
 | ``GuardFailedError`` | 409 | ``guard_failed`` |
 | ``InvalidTriggerError`` | 409 | ``invalid_trigger`` |
 | ``AlreadyExistsError`` | 409 | ``already_exists`` |
 | any other ``RefusedError`` (final state, no draft...) | 409 | ``refused`` |
 | ``ThrottledError`` | 429 | ``throttled`` (with ``Retry-After``) |
 | ``UsageError``, a malformed request | 422 | ``invalid`` |
+| a PDF report, WeasyPrint missing on the server | 501 | ``not_implemented`` |
 
 A refusal by the workflow (a guard, a trigger not possible now, a final state) is 409, not
 422: the request is well formed and would succeed against another state of the instrument,
@@ -38,6 +40,7 @@ from doctrack.errors import (
     ThrottledError,
     UsageError,
 )
+from doctrack.services.summit_moves import SummitMovedError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +67,13 @@ def problem_for(exc: DoctrackError) -> Problem:
         return Problem(status=404, code="not_found", message=message)
     if isinstance(exc, NotAllowedError):
         return Problem(status=403, code="not_allowed", message=message)
+    if isinstance(exc, SummitMovedError):
+        details = {
+            "starts": exc.starts.isoformat(),
+            "ends": exc.ends.isoformat(),
+            "version": exc.version,
+        }
+        return Problem(status=409, code="conflict", message=message, details=details)
     if isinstance(exc, ConflictError):
         details = {"state": exc.state, "version": exc.version}
         return Problem(status=409, code="conflict", message=message, details=details)
@@ -105,4 +115,5 @@ HTTP_CODES = {
     422: "invalid",
     428: "precondition_required",
     429: "throttled",
+    501: "not_implemented",  # a PDF asked of a server without WeasyPrint
 }
