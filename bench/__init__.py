@@ -7,4 +7,4 @@ timings: a slow run is information, not a failure.
 from __future__ import annotations
 
 #: Benchmark modules (``bench.<name>``) in the order ``python -m bench`` runs them.
-BENCHMARKS: tuple[str, ...] = ("advance", "mail", "report")
+BENCHMARKS: tuple[str, ...] = ("advance", "mail", "report", "web")

@@ -221,20 +221,16 @@ class Accounts:
         """The user a token belongs to; None for an unknown or revoked token."""
         if not _TOKEN.fullmatch(token):
             return None
-        digest = token_hash(token)
         now = self.clock.now()
         with self.db.read() as conn:
-            found = store.token_by_hash(conn, digest)
-            if found is None or found.revoked_at is not None:
-                return None
-            user = repo.get_user_by_id(conn, found.user_id)
-        if user is None:
+            found = store.live_token_use(conn, token_hash(token))
+        if found is None:
             return None
         recent = now - TOKEN_TOUCH_INTERVAL
         if found.last_used_at is None or found.last_used_at <= recent:
             with self.db.write() as conn:
-                store.touch_token(conn, found.id, at=now, unless_after=recent)
-        return user
+                store.touch_token(conn, found.token_id, at=now, unless_after=recent)
+        return found.user
 
     def tokens(self, name: str) -> list[TokenView]:
         """User ``name``'s tokens, revoked ones too, oldest first."""

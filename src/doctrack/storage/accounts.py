@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
-from doctrack.storage.records import TokenRecord
-from doctrack.storage.tables import API_TOKEN, LOGIN_FAILURE, USER
+from doctrack.storage import repo
+from doctrack.storage.records import TokenRecord, UserRecord
+from doctrack.storage.tables import API_TOKEN, LOGIN_FAILURE, USER, USER_ROLE
 
 # -- passwords ----------------------------------------------------------------------------
 
@@ -112,9 +114,39 @@ def insert_token(
     return int(key[0])
 
 
-def token_by_hash(conn: Connection, token_hash: str) -> TokenRecord | None:
-    row = conn.execute(select(API_TOKEN).where(API_TOKEN.c.token_hash == token_hash)).first()
-    return _token(row) if row else None
+@dataclass(frozen=True, slots=True)
+class TokenUse:
+    """A live (not revoked) token's id, when it was last used, and its user with roles."""
+
+    token_id: int
+    last_used_at: datetime | None
+    user: UserRecord
+
+
+# Every API request asks this: one statement, built once, from the token to its user and
+# the user's roles (one row per role).
+_USER_OF_TOKEN = (
+    select(
+        API_TOKEN.c.id.label("token_id"),
+        API_TOKEN.c.last_used_at.label("token_last_used_at"),
+        *repo.USER_COLUMNS,
+    )
+    .select_from(
+        API_TOKEN.join(USER, USER.c.id == API_TOKEN.c.user_id).outerjoin(
+            USER_ROLE, USER_ROLE.c.user_id == USER.c.id
+        )
+    )
+    .where(API_TOKEN.c.token_hash == bindparam("p_hash"), API_TOKEN.c.revoked_at.is_(None))
+)
+
+
+def live_token_use(conn: Connection, token_hash: str) -> TokenUse | None:
+    """The live token with this hash and its user; None when unknown or revoked."""
+    rows: list[Row[Any]] = list(conn.execute(_USER_OF_TOKEN, {"p_hash": token_hash}))
+    if not rows:
+        return None
+    [user] = repo.users_of(rows)
+    return TokenUse(rows[0].token_id, rows[0].token_last_used_at, user)
 
 
 def get_token(conn: Connection, token_id: int) -> TokenRecord | None:

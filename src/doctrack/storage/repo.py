@@ -115,6 +115,13 @@ _USER_COLUMNS = (
     USER.c.language,
     USER_ROLE.c.role,
 )
+#: What :func:`users_of` reads: a user's columns and one of its roles.
+USER_COLUMNS = _USER_COLUMNS
+
+
+def users_of(rows: Iterable[Row[Any]]) -> list[UserRecord]:
+    """Users from rows of :data:`USER_COLUMNS` (one row per role, or one with no role)."""
+    return _users(rows)
 
 
 def _users(rows: Iterable[Row[Any]]) -> list[UserRecord]:

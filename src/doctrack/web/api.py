@@ -96,7 +96,7 @@ def _instrument(view: InstrumentView, response: Response) -> dict[str, Any]:
     return view.to_json()
 
 
-@router.get("/instruments", summary="List instruments (doc list)")
+@router.get("/instruments", summary="List instruments (doc list)", response_model=None)
 def list_instruments(
     web: WebDep,
     summit: Annotated[str | None, Query(max_length=200)] = None,
@@ -122,7 +122,9 @@ def show_instrument(
     return _instrument(view, response)
 
 
-@router.post("/instruments/{slug}/advance", summary="Fire a trigger (doc advance)")
+@router.post(
+    "/instruments/{slug}/advance", summary="Fire a trigger (doc advance)", response_model=None
+)
 def advance(
     web: WebDep,
     user: TokenUser,
@@ -142,7 +144,11 @@ def advance(
     return result.to_json()
 
 
-@router.post("/instruments/{slug}/position", summary="Record a party's stance (doc position)")
+@router.post(
+    "/instruments/{slug}/position",
+    summary="Record a party's stance (doc position)",
+    response_model=None,
+)
 def position(
     web: WebDep, user: TokenUser, slug: str, body: PositionBody, response: Response
 ) -> dict[str, Any]:
@@ -154,7 +160,10 @@ def position(
 
 
 @router.post(
-    "/instruments/{slug}/revise", status_code=201, summary="Upload a new draft (doc revise)"
+    "/instruments/{slug}/revise",
+    status_code=201,
+    summary="Upload a new draft (doc revise)",
+    response_model=None,
 )
 def revise(
     web: WebDep,
@@ -178,7 +187,9 @@ def revision(web: WebDep, slug: str, number: Number) -> Response:
     return download(filename, content)
 
 
-@router.post("/instruments/{slug}/retarget", summary="Carry over to another summit")
+@router.post(
+    "/instruments/{slug}/retarget", summary="Carry over to another summit", response_model=None
+)
 def retarget(
     web: WebDep, user: TokenUser, slug: str, body: RetargetBody, response: Response
 ) -> dict[str, Any]:
@@ -186,12 +197,18 @@ def retarget(
     return _instrument(view, response)
 
 
-@router.get("/instruments/{slug}/history", summary="The history (doc history --json)")
+@router.get(
+    "/instruments/{slug}/history", summary="The history (doc history --json)", response_model=None
+)
 def history(web: WebDep, slug: str) -> list[dict[str, Any]]:
     return [e.to_json() for e in web.tracker.history(slug)]
 
 
-@router.get("/instruments/{slug}/triggers", summary="What you may fire now (doc triggers)")
+@router.get(
+    "/instruments/{slug}/triggers",
+    summary="What you may fire now (doc triggers)",
+    response_model=None,
+)
 def triggers(web: WebDep, user: TokenUser, slug: str) -> list[dict[str, Any]]:
     return [
         {
@@ -204,12 +221,14 @@ def triggers(web: WebDep, user: TokenUser, slug: str) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/summits", summary="Summits (summit list --json)")
+@router.get("/summits", summary="Summits (summit list --json)", response_model=None)
 def summits(web: WebDep) -> list[dict[str, Any]]:
     return [s.to_json() for s in web.tracker.list_summits()]
 
 
-@router.post("/summits/{slug}/move", summary="Move a summit to new dates (summit move)")
+@router.post(
+    "/summits/{slug}/move", summary="Move a summit to new dates (summit move)", response_model=None
+)
 def move_summit(
     web: WebDep,
     user: TokenUser,
@@ -232,7 +251,11 @@ def move_summit(
     return moved.to_json()
 
 
-@router.get("/summits/{slug}/move-preview", summary="What moving a summit would change (read-only)")
+@router.get(
+    "/summits/{slug}/move-preview",
+    summary="What moving a summit would change (read-only)",
+    response_model=None,
+)
 def move_preview(
     web: WebDep,
     slug: str,
@@ -259,7 +282,7 @@ def summit_calendar(web: WebDep, slug: str) -> Response:
     return calendar_response(web, slug)
 
 
-@router.get("/reminders", summary="Reminder emails (reminders list --json)")
+@router.get("/reminders", summary="Reminder emails (reminders list --json)", response_model=None)
 def reminders(
     web: WebDep,
     status: Annotated[
@@ -288,7 +311,11 @@ def report(
     return report_response(web, summit=summit, fmt=format, lang=lang)
 
 
-@router.get("/instruments/{slug}/diff", summary="What changed between two drafts (line diff)")
+@router.get(
+    "/instruments/{slug}/diff",
+    summary="What changed between two drafts (line diff)",
+    response_model=None,
+)
 def revision_diff(
     web: WebDep,
     slug: str,

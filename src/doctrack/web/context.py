@@ -32,8 +32,9 @@ class Web:
     pages: Pages
 
 
-def get_web(request: Request) -> Web:
-    """Dependency: the application's :class:`Web`."""
+async def get_web(request: Request) -> Web:
+    """Dependency: the application's :class:`Web` (async: it does no I/O, so FastAPI runs it
+    on the event loop instead of handing it to the thread pool)."""
     return cast("Web", request.app.state.web)
 
 

@@ -9,8 +9,10 @@ is stopped too and the command fails.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -50,7 +52,8 @@ def serve(
     ``sender`` (default: as the settings say, by SMTP or into the outbox)."""
     server = make_server(tracker, settings, host=host, port=port)
     if not with_scheduler:
-        server.run()
+        with _stopping_is_success():
+            server.run()
         _check_started(server, host, port)
         return
     from doctrack.scheduler import run_scheduler
@@ -75,6 +78,26 @@ def serve(
         server.should_exit = True
         thread.join()
     _check_started(server, host, port)
+
+
+@contextlib.contextmanager
+def _stopping_is_success() -> Iterator[None]:
+    """SIGTERM and Ctrl-C stop the server gracefully and the command ends with status 0.
+
+    uvicorn finishes the requests in flight, puts back the handlers it found and raises the
+    signal again, for the default action (killed by SIGTERM: status 143). Finding no-op
+    handlers instead, the command carries on and exits as a completed command does.
+    """
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.signal(sig, lambda _sig, _frame: None) for sig in stopping}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _check_started(server: uvicorn.Server, host: str, port: int) -> None:
