@@ -37,15 +37,22 @@ class DbFacts:
 
     def parties(self) -> Sequence[str]:
         if self._parties is None:
-            self._parties = repo.party_codes(self._conn)
+            self._read_parties()
+        assert self._parties is not None
         return self._parties
 
     def positions(self) -> Mapping[str, Stance]:
         if self._positions is None:
-            rev = self._instrument.revision_id
-            raw = repo.stances_on(self._conn, rev) if rev is not None else {}
-            self._positions = {party: Stance(stance) for party, stance in raw.items()}
+            self._read_parties()
+        assert self._positions is not None
         return self._positions
+
+    def _read_parties(self) -> None:
+        """The parties and their stances on the current revision: one statement for both,
+        as the guards that ask for one (all parties approve, none objects) ask for both."""
+        rows = repo.party_stances(self._conn, self._instrument.revision_id)
+        self._parties = [code for code, _ in rows]
+        self._positions = {code: Stance(stance) for code, stance in rows if stance is not None}
 
     def dependencies(self) -> Sequence[tuple[str, str, bool]]:
         if self._dependencies is None:

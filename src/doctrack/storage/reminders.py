@@ -128,15 +128,23 @@ def cancel_pending(
     return int(result.rowcount)
 
 
-_DEADLINE_ID = select(DEADLINE.c.id).where(
-    and_(
-        DEADLINE.c.instrument_id == bindparam("p_id"),
-        DEADLINE.c.milestone == bindparam("p_milestone"),
-    )
-)
-_CANCEL_FOR_DEADLINE = (
+# One statement: the deadline's id as a subquery (no deadline: ``= NULL`` matches nothing).
+_CANCEL_FOR_MILESTONE = (
     update(REMINDER)
-    .where(and_(REMINDER.c.deadline_id == bindparam("p_deadline"), REMINDER.c.status == _PENDING))
+    .where(
+        and_(
+            REMINDER.c.deadline_id
+            == select(DEADLINE.c.id)
+            .where(
+                and_(
+                    DEADLINE.c.instrument_id == bindparam("p_id"),
+                    DEADLINE.c.milestone == bindparam("p_milestone"),
+                )
+            )
+            .scalar_subquery(),
+            REMINDER.c.status == _PENDING,
+        )
+    )
     .values(status=ReminderStatus.CANCELLED.value, note=bindparam("p_note"))
 )
 
@@ -145,10 +153,9 @@ def cancel_for_milestone(
     conn: Connection, instrument_id: int, milestone: str, *, note: str
 ) -> None:
     """Cancel the pending reminders of one deadline (it was just met)."""
-    deadline_id = conn.execute(_DEADLINE_ID, {"p_id": instrument_id, "p_milestone": milestone})
-    found = deadline_id.scalar()
-    if found is not None:
-        conn.execute(_CANCEL_FOR_DEADLINE, {"p_deadline": found, "p_note": note})
+    conn.execute(
+        _CANCEL_FOR_MILESTONE, {"p_id": instrument_id, "p_milestone": milestone, "p_note": note}
+    )
 
 
 # -- dispatching --------------------------------------------------------------------------

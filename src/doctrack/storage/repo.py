@@ -530,13 +530,25 @@ def positions_on(conn: Connection, revision_id: int) -> list[PositionRecord]:
     return [PositionRecord(**r._mapping) for r in conn.execute(stmt)]
 
 
-_STANCES_ON = select(POSITION.c.party_code, POSITION.c.stance).where(
-    POSITION.c.revision_id == bindparam("p_id")
+_PARTY_STANCES = (
+    select(PARTY.c.code, POSITION.c.stance)
+    .select_from(
+        PARTY.outerjoin(
+            POSITION,
+            and_(
+                POSITION.c.party_code == PARTY.c.code,
+                POSITION.c.revision_id == bindparam("p_rev"),
+            ),
+        )
+    )
+    .order_by(PARTY.c.code)
 )
 
 
-def stances_on(conn: Connection, revision_id: int) -> dict[str, str]:
-    return {r.party_code: r.stance for r in conn.execute(_STANCES_ON, {"p_id": revision_id})}
+def party_stances(conn: Connection, revision_id: int | None) -> list[tuple[str, str | None]]:
+    """Every party, by code, with its stance on revision ``revision_id`` (None: no stance
+    yet, or no revision): the guards' two facts in one statement."""
+    return [(r.code, r.stance) for r in conn.execute(_PARTY_STANCES, {"p_rev": revision_id})]
 
 
 def positions_by_revision(conn: Connection, instrument_id: int) -> dict[int, list[PositionRecord]]:
