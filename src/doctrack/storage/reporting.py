@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
     tuple_,
     type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -300,32 +301,54 @@ def summit_events(
     targeting it now), oldest first, with the instrument's slug and workflow.
 
     Columns, in this order: at (raw, see :func:`as_utc`), actor, kind, trigger, from_state,
-    to_state, comment, payload, slug, workflow."""
+    to_state, comment, payload, slug, workflow.
+
+    Two branches, each led by an index: the summit's own events (``ix_event_summit``), and
+    its instruments (``ix_instrument_summit_slug``) with their events (``ix_event_instrument``).
+    Read as one ``OR`` over the time window, the planners walked every event of the window,
+    of every summit (``ix_event_at``), to keep this summit's: a cost that grew with the
+    whole database rather than with the summit."""
     instrument = INSTRUMENT.alias("i")
-    stmt = (
-        select(
-            raw(EVENT.c.at, "at"),
-            EVENT.c.actor,
-            EVENT.c.kind,
-            EVENT.c.trigger,
-            EVENT.c.from_state,
-            EVENT.c.to_state,
-            EVENT.c.comment,
-            EVENT.c.payload,
-            instrument.c.slug,
-            instrument.c.workflow,
-        )
-        .select_from(EVENT.outerjoin(instrument, instrument.c.id == EVENT.c.instrument_id))
-        .where(
-            EVENT.c.at > since,
-            EVENT.c.at <= until,
-            or_(
-                EVENT.c.summit_id == summit_id,
-                and_(EVENT.c.instrument_id.is_not(None), instrument.c.summit_id == summit_id),
-            ),
-        )
-        .order_by(EVENT.c.at, EVENT.c.id)
+    columns = (
+        EVENT.c.id,
+        EVENT.c.at,
+        EVENT.c.actor,
+        EVENT.c.kind,
+        EVENT.c.trigger,
+        EVENT.c.from_state,
+        EVENT.c.to_state,
+        EVENT.c.comment,
+        EVENT.c.payload,
     )
+    window = and_(EVENT.c.at > since, EVENT.c.at <= until)
+    own = (
+        select(*columns, instrument.c.slug, instrument.c.workflow)
+        .select_from(EVENT.outerjoin(instrument, instrument.c.id == EVENT.c.instrument_id))
+        .where(EVENT.c.summit_id == summit_id, window)
+    )
+    # Events of the summit's instruments that the first branch has not taken already.
+    of_instruments = (
+        select(*columns, instrument.c.slug, instrument.c.workflow)
+        .select_from(instrument.join(EVENT, EVENT.c.instrument_id == instrument.c.id))
+        .where(
+            instrument.c.summit_id == summit_id,
+            window,
+            or_(EVENT.c.summit_id.is_(None), EVENT.c.summit_id != summit_id),
+        )
+    )
+    both = union_all(own, of_instruments).subquery("e")
+    stmt = select(
+        raw(both.c.at, "at"),
+        both.c.actor,
+        both.c.kind,
+        both.c.trigger,
+        both.c.from_state,
+        both.c.to_state,
+        both.c.comment,
+        both.c.payload,
+        both.c.slug,
+        both.c.workflow,
+    ).order_by(both.c.at, both.c.id)
     yield from conn.execute(stmt.execution_options(yield_per=CHUNK))
 
 

@@ -69,9 +69,11 @@ class Instrument(SQLModel, table=True):
     """A draft instrument on its way to a summit."""
 
     __tablename__ = "instrument"
+    # Filters of ``doc list`` with the slug last, so that a page is read in order (0004).
     __table_args__ = (
-        Index("ix_instrument_summit_state", "summit_id", "state"),
-        Index("ix_instrument_state", "state"),
+        Index("ix_instrument_summit_state_slug", "summit_id", "state", "slug"),
+        Index("ix_instrument_summit_slug", "summit_id", "slug"),
+        Index("ix_instrument_state_slug", "state", "slug"),
     )
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=100, unique=True)
@@ -182,6 +184,7 @@ class Reminder(SQLModel, table=True):
         Index("ix_reminder_instrument", "instrument_id", "status"),
         Index("ix_reminder_deadline", "deadline_id", "status"),
         Index("ix_reminder_summit", "summit_id"),
+        Index("ix_reminder_kind_send_at", "kind", "send_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=120)

@@ -1,0 +1,638 @@
+"""How the read paths grow with the database: 1k, 10k and 100k instruments, SQLite and PostgreSQL.
+
+Each size is a fresh database made by ``bench.generate`` (``doctrack init``, then bulk INSERTs
+of a history doctrack's use cases could have written: ~10 events per instrument, drafts,
+positions, deadlines, reminders sent, cancelled and pending over seven summits). Then, at
+that size, each operation runs as a whole ``python -m doctrack`` process, the way staff and
+scripts run it, ``--now`` fixed at the generated world's present:
+
+* ``doc list --json --limit 50`` filtered by summit and state: the first page, and a page
+  half-way through the matches (``--offset``); unfiltered, a page half-way through all
+  instruments; and one summit's whole list (which grows: streamed);
+* ``doc show SLUG --json`` (an instrument of the fixed summit);
+* ``deadlines --overdue --json --summit tashkent-2016``;
+* ``reminders run`` with nothing due;
+* ``report status --summit tashkent-2016 --format json``.
+
+tashkent-2016 holds the same 100 instruments, with the same history, at every size: what
+those operations return does not change, so their time should not either. The table gives,
+per size, the median wall time of the process (and its spread over the repeats), the rows
+it printed, its peak RSS, and the same command run in this process through the CLI code
+(``doctrack.cli.root``, imports warm): that second time is the command's own work, without
+the ~0.5 s of interpreter start-up and imports that every process pays, so it shows growth
+that the process time would hide. Each ratio is to the previous size; the verdict compares
+the command's own time with the size ratio: flat, linear or worse. The floors are measured
+in the same run: ``python -c "import sqlmodel"`` (the interpreter and SQLAlchemy) and
+``doctrack party list --json`` (a command that reads 6 rows). Timings are information, never
+asserted: a slow run on a busy machine is not a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import hashlib
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench._report import BenchError, machine_lines, render_table
+from bench.generate import FIXED_SUMMIT, LIST_STATE, LIST_SUMMIT, NOW, Generated, generate
+
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (1_000,)
+DEFAULT_REPEATS = 5
+QUICK_REPEATS = 1
+#: In-process runs per operation (cheaper than processes, and steadier).
+DEFAULT_INNER = 7
+QUICK_INNER = 1
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+#: Growth exponent (log time ratio / log size ratio) below which an operation is flat, and
+#: above which it grows worse than linearly.
+FLAT_BELOW = 0.3
+WORSE_ABOVE = 1.2
+#: Differences of the command's own time below this are noise, whatever the ratio.
+NOISE_MS = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    name: str
+    #: "flat": returns as much at every size; "linear": returns, or skips, more as N grows
+    expect: str
+    why: str = ""
+    #: the same output at every size (the fixed summit's data)
+    same_output: bool = False
+
+
+@dataclass(slots=True)
+class Measure:
+    operation: str
+    size: int
+    rows: int
+    process_ms: list[float] = field(default_factory=list)
+    inner_ms: list[float] = field(default_factory=list)
+    peak_rss_kib: int = 0
+    digest: str = ""
+    #: rows skipped by --offset
+    skipped: int = 0
+
+    @property
+    def process_median(self) -> float:
+        return float(statistics.median(self.process_ms))
+
+    @property
+    def inner_median(self) -> float:
+        return float(statistics.median(self.inner_ms)) if self.inner_ms else math.nan
+
+
+FLOORS = ("floor: python -c 'import sqlmodel'", "floor: doctrack party list --json")
+
+
+def operations(info: Generated) -> list[tuple[Operation, list[str]]]:
+    """The commands timed at one size (arguments after ``doctrack --config --db --now``)."""
+    far_filtered = max(0, info.list_matches // 2)
+    far_all = info.instruments // 2
+    return [
+        (
+            Operation(
+                f"doc list --summit {LIST_SUMMIT} --state {LIST_STATE} --limit 50", "flat"
+            ),
+            ["doc", "list", "--json", "--summit", LIST_SUMMIT, "--state", LIST_STATE,
+             "--limit", "50"],
+        ),
+        (
+            Operation(
+                "  same, --offset half the matches",
+                "linear",
+                "OFFSET skips index entries",
+            ),
+            ["doc", "list", "--json", "--summit", LIST_SUMMIT, "--state", LIST_STATE,
+             "--limit", "50", "--offset", str(far_filtered)],
+        ),
+        (
+            Operation(
+                "doc list --limit 50 --offset N/2",
+                "linear",
+                "OFFSET skips index entries",
+            ),
+            ["doc", "list", "--json", "--limit", "50", "--offset", str(far_all)],
+        ),
+        (
+            Operation(f"doc list --summit {LIST_SUMMIT} (all, streamed)", "linear", "returns more"),
+            ["doc", "list", "--json", "--summit", LIST_SUMMIT],
+        ),
+        (
+            Operation("doc show SLUG", "flat", same_output=True),
+            ["doc", "show", info.show_slug, "--json"],
+        ),
+        (
+            Operation(f"deadlines --overdue --summit {FIXED_SUMMIT}", "flat", same_output=True),
+            ["deadlines", "--overdue", "--json", "--summit", FIXED_SUMMIT],
+        ),
+        (
+            Operation("reminders run (nothing due)", "flat", same_output=True),
+            ["reminders", "run"],
+        ),
+        (
+            Operation(f"report status --summit {FIXED_SUMMIT} --format json", "flat",
+                      same_output=True),
+            ["report", "status", "--summit", FIXED_SUMMIT, "--format", "json"],
+        ),
+    ]  # fmt: skip
+
+
+# -- databases ----------------------------------------------------------------------------------
+
+
+class Backend:
+    name = ""
+
+    @contextlib.contextmanager
+    def database(self, size: int) -> Iterator[str]:
+        raise NotImplementedError
+        yield ""  # pragma: no cover
+
+
+class SqliteBackend(Backend):
+    name = "sqlite"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @contextlib.contextmanager
+    def database(self, size: int) -> Iterator[str]:
+        path = self.folder / f"growth-{size}.db"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+class PostgresBackend(Backend):
+    name = "postgres"
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def unavailable(self) -> str | None:
+        """Why PostgreSQL cannot be used, or None."""
+        try:
+            engine = create_engine(self.admin_url, connect_args={"connect_timeout": 3})
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            finally:
+                engine.dispose()
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the server is a skip
+            return str(exc).strip().splitlines()[0]
+        return None
+
+    def _admin(self, statement: str) -> None:
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(statement)
+        finally:
+            engine.dispose()
+
+    @contextlib.contextmanager
+    def database(self, size: int) -> Iterator[str]:
+        name = f"doctrack_growth_{os.getpid()}_{size}"
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- running commands ---------------------------------------------------------------------------
+
+
+#: Runs a module (``python -m``) or code (``python -c``), then writes its peak RSS (KiB) to
+#: the file named first. The kernel's ``ru_maxrss`` of a child counts the parent's memory at
+#: fork (this process holds a whole generated world), so the child reads its own ``VmHWM``.
+_PEAK = """\
+import atexit, runpy, sys
+def _peak(path=sys.argv[1]):
+    try:
+        with open("/proc/self/status") as f:
+            kib = next((l.split()[1] for l in f if l.startswith("VmHWM:")), "0")
+    except OSError:
+        kib = "0"
+    with open(path, "w") as out:
+        out.write(kib)
+atexit.register(_peak)
+how, what = sys.argv[2], sys.argv[3]
+sys.argv = [what, *sys.argv[4:]]
+if how == "-c":
+    exec(compile(what, "<string>", "exec"), {"__name__": "__main__"})
+else:
+    runpy.run_module(what, run_name="__main__", alter_sys=True)
+"""
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("DOCTRACK_")}
+
+
+@dataclass(slots=True)
+class Runner:
+    """Runs ``doctrack`` on one database, as a process or in this process."""
+
+    url: str
+    config: Path
+    out: Path
+    env: dict[str, str] = field(default_factory=_clean_env)
+
+    def argv(self, args: Sequence[str]) -> list[str]:
+        return ["--config", str(self.config), "--db", self.url, "--now", NOW.isoformat(), *args]
+
+    def process(self, command: Sequence[str]) -> tuple[float, int]:
+        """Wall time (ms) and peak RSS (KiB) of one process; its stdout goes to ``out``."""
+        errors = self.out.with_name(self.out.name + ".err")
+        with self.out.open("wb") as sink, errors.open("wb") as err:
+            started = time.perf_counter()
+            child = subprocess.Popen(
+                command, stdout=sink, stderr=err, env=self.env, cwd=self.config.parent
+            )
+            # os.wait4, not Popen.wait: it also gives the child's resource usage.
+            _, status, usage = os.wait4(child.pid, 0)
+            elapsed = (time.perf_counter() - started) * 1000
+            child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            stderr = errors.read_text(encoding="utf-8", errors="replace").strip()
+            raise BenchError(f"{' '.join(command[-6:])} exited {child.returncode}: {stderr}")
+        return elapsed, usage.ru_maxrss
+
+    def doctrack(self, args: Sequence[str]) -> tuple[float, int]:
+        return self.process([sys.executable, "-m", "doctrack", *self.argv(args)])
+
+    def peak_rss(self, command: Sequence[str]) -> int:
+        """Runs ``[python, -m|-c, what, args...]`` once (untimed); its peak RSS in KiB."""
+        peak = self.out.with_name("peak.txt")
+        peak.unlink(missing_ok=True)
+        self.process([command[0], "-c", _PEAK, str(peak), *command[1:]])
+        try:
+            return int(peak.read_text(encoding="ascii") or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def in_process(self, args: Sequence[str]) -> float:
+        """Wall time (ms) of the same command through ``doctrack.cli.root`` in this process."""
+        from doctrack.cli import root
+
+        saved = {k: v for k, v in os.environ.items() if k.startswith("DOCTRACK_")}
+        for key in saved:
+            del os.environ[key]
+        try:
+            with (
+                self.out.open("w", encoding="utf-8") as sink,
+                contextlib.redirect_stdout(sink),
+            ):
+                started = time.perf_counter()
+                try:
+                    root.main(args=self.argv(args), prog_name="doctrack", standalone_mode=False)
+                except click.ClickException as exc:
+                    raise BenchError(f"doctrack {' '.join(args)}: {exc.format_message()}") from None
+                sink.flush()
+                return (time.perf_counter() - started) * 1000
+        finally:
+            os.environ.update(saved)
+
+    def output(self) -> tuple[int, str]:
+        """Rows in the last output (JSON list items, report instruments, text lines) and a
+        digest of it."""
+        raw = self.out.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()[:16]
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return len([line for line in raw.decode().splitlines() if line.strip()]), digest
+        if isinstance(data, list):
+            return len(data), digest
+        if isinstance(data, dict) and "summits" in data:
+            return sum(len(s.get("instruments", [])) for s in data["summits"]), digest
+        return 1, digest
+
+
+def write_config(folder: Path) -> Path:
+    """Settings for every run: the packaged workflows and templates, an outbox in ``folder``."""
+    from doctrack.engine.registry import workflows_folder
+    from doctrack.services.emails import templates_folder
+
+    config = folder / "doctrack.toml"
+    config.write_text(
+        f"workflows = {json.dumps(str(Path(workflows_folder(None)).resolve()))}\n"
+        f"templates = {json.dumps(str(Path(templates_folder(None)).resolve()))}\n"
+        f"outbox = {json.dumps(str(folder / 'outbox'))}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def measure(
+    runners: dict[int, Runner], infos: dict[int, Generated], repeats: int, inner: int
+) -> dict[int, list[tuple[Operation, Measure]]]:
+    """Every command at every size. The sizes take turns (round robin, command by command),
+    so that a change in the machine's background load falls on all of them alike."""
+    sizes = sorted(runners)
+    plans: dict[int, list[tuple[Operation, list[str], list[str] | None]]] = {}
+    measures: dict[tuple[int, str], Measure] = {}
+    for size in sizes:
+        runner, doctrack = runners[size], [sys.executable, "-m", "doctrack"]
+        plans[size] = [
+            (Operation(FLOORS[0], "floor"), [sys.executable, "-c", "import sqlmodel"], None),
+            (
+                Operation(FLOORS[1], "floor"),
+                [*doctrack, *runner.argv(["party", "list", "--json"])],
+                None,
+            ),
+            *((op, [*doctrack, *runner.argv(a)], a) for op, a in operations(infos[size])),
+        ]
+        # Untimed: a warm-up that also gives each output's rows and digest, and peak memory.
+        for op, command, _ in plans[size]:
+            kib = runner.peak_rss(command)
+            rows, digest = runner.output()
+            skip = int(command[command.index("--offset") + 1]) if "--offset" in command else 0
+            measures[size, op.name] = Measure(
+                op.name, size, rows, digest=digest, peak_rss_kib=kib, skipped=skip
+            )
+    # Whole processes.
+    for _ in range(repeats):
+        for size in sizes:
+            for op, command, _ in plans[size]:
+                ms, _ = runners[size].process(command)
+                measures[size, op.name].process_ms.append(ms)
+    # The same commands in this process: one untimed run each first (imports), then timed.
+    gc.collect()
+    for size in sizes:
+        for _op, _, args in plans[size]:
+            if args is not None:
+                runners[size].in_process(args)
+    for _ in range(inner):
+        for size in sizes:
+            for op, _, args in plans[size]:
+                if args is not None:
+                    measures[size, op.name].inner_ms.append(runners[size].in_process(args))
+    return {size: [(op, measures[size, op.name]) for op, _, _ in plans[size]] for size in sizes}
+
+
+# -- verdicts and the table ---------------------------------------------------------------------
+
+
+def verdict(before: Measure, after: Measure) -> str:
+    """flat, linear or worse: how the command's own time grew against the size."""
+    size_ratio = after.size / before.size
+    if not after.inner_ms or not before.inner_ms:
+        t0, t1 = before.process_median, after.process_median
+    else:
+        t0, t1 = before.inner_median, after.inner_median
+    if t1 - t0 < NOISE_MS or t1 <= t0:
+        return "flat"
+    exponent = math.log(t1 / t0) / math.log(size_ratio)
+    if exponent < FLAT_BELOW:
+        return "flat"
+    return "linear" if exponent <= WORSE_ABOVE else "worse"
+
+
+def _ms(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def report(backend: str, results: dict[int, list[tuple[Operation, Measure]]]) -> list[str]:
+    """Prints the table of one backend; returns the notes on what did not grow as expected."""
+    sizes = sorted(results)
+    headers = [
+        f"{backend}: operation",
+        "instruments",
+        "rows",
+        "process ms (min-max)",
+        "x prev",
+        "own ms",
+        "x prev",
+        "peak RSS",
+        "growth",
+        "expected",
+    ]
+    rows: list[list[str]] = []
+    surprises: list[str] = []
+    grew: dict[str, list[str]] = {}
+    names = [op.name for op, _ in results[sizes[0]]]
+    for name in names:
+        previous: Measure | None = None
+        for size in sizes:
+            op, m = next((o, m) for o, m in results[size] if o.name == name)
+            lo, hi = min(m.process_ms), max(m.process_ms)
+            p_ratio = i_ratio = grown = "-"
+            if previous is not None:
+                p_ratio = f"{m.process_median / previous.process_median:.2f}"
+                if m.inner_ms and previous.inner_ms:
+                    i_ratio = f"{m.inner_median / previous.inner_median:.2f}"
+                if op.expect != "floor":
+                    grown = verdict(previous, m)
+                    if grown != "flat":
+                        grew.setdefault(name, []).append(f"{grown} to {size:,}")
+                    if (grown != "flat" and op.expect == "flat") or grown == "worse":
+                        surprises.append(f"{backend}: {name.strip()} grew {grown} to {size:,}")
+            expected = op.expect + (f" ({op.why})" if op.why else "")
+            rows.append(
+                [
+                    name if previous is None else "",
+                    f"{size:,}",
+                    f"{m.rows:,}" + (f" after {m.skipped:,}" if m.skipped else ""),
+                    f"{_ms(m.process_median)} ({_ms(lo)}-{_ms(hi)})",
+                    p_ratio,
+                    _ms(m.inner_median),
+                    i_ratio,
+                    f"{m.peak_rss_kib / 1024:.0f} MiB",
+                    grown,
+                    expected if previous is None else "",
+                ]
+            )
+            previous = m
+    print(render_table(headers, rows))
+    for op, _ in results[sizes[0]]:
+        if op.same_output and len(sizes) > 1:
+            digests = {m.digest for size in sizes for o, m in results[size] if o.name == op.name}
+            same = "the same bytes" if len(digests) == 1 else "DIFFERENT outputs"
+            print(f"  {op.name}: {same} at every size")
+    for op, _ in results[sizes[0]]:
+        if op.name in grew:
+            why = f" (expected: {op.why})" if op.why else ""
+            print(f"  grew: {op.name.strip()}: {', '.join(grew[op.name])}{why}")
+    return surprises
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.growth",
+        description="How doc list/show, deadlines, reminders run and the status report grow "
+        "with the database (generated at each size), on SQLite and PostgreSQL.",
+    )
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(s) for s in DEFAULT_SIZES),
+        metavar="N,N,...",
+        help="instrument counts (default 1000,10000,100000)",
+    )
+    parser.add_argument(
+        "--backend", choices=["sqlite", "postgres", "both"], default="both", help="(default both)"
+    )
+    parser.add_argument(
+        "--postgres",
+        default=PG_ADMIN,
+        metavar="URL",
+        help=f"PostgreSQL server (a database on it is created and dropped; default {PG_ADMIN})",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=DEFAULT_REPEATS,
+        metavar="R",
+        help=f"processes per command and size; the median is reported (default "
+        f"{DEFAULT_REPEATS}); in-process runs: {DEFAULT_INNER}",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"1000 instruments only, {QUICK_REPEATS} repeats (a smoke run: no ratios)",
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results here")
+    args = parser.parse_args(argv)
+    try:
+        args.sizes = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
+    except ValueError:
+        parser.error(f"--sizes: not a list of numbers: {args.sizes!r}")
+    args.inner = DEFAULT_INNER
+    if args.quick:
+        args.sizes, args.repeats, args.inner = list(QUICK_SIZES), QUICK_REPEATS, QUICK_INNER
+    if not args.sizes or min(args.sizes) < 200:
+        parser.error("--sizes: at least 200 instruments each")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return _main(args)
+    except BenchError as exc:
+        print(f"bench.growth: {exc}", file=sys.stderr)
+        return 1
+
+
+def _main(args: argparse.Namespace) -> int:
+    for line in machine_lines():
+        print(line)
+    print(
+        f"sizes {', '.join(f'{s:,}' for s in args.sizes)}; {args.repeats} processes and "
+        f"{args.inner} in-process runs per command and size; --now {NOW.isoformat()}"
+    )
+    results: dict[str, dict[int, list[tuple[Operation, Measure]]]] = {}
+    generated: dict[str, dict[int, dict[str, Any]]] = {}
+    surprises: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="doctrack-growth-") as tmp:
+        folder = Path(tmp)
+        config = write_config(folder)
+        backends: list[Backend] = []
+        if args.backend in ("sqlite", "both"):
+            backends.append(SqliteBackend(folder))
+        if args.backend in ("postgres", "both"):
+            pg = PostgresBackend(args.postgres)
+            reason = pg.unavailable()
+            if reason is None:
+                backends.append(pg)
+            else:
+                print(f"PostgreSQL skipped: {args.postgres} does not answer: {reason}")
+        for backend in backends:
+            print()
+            results[backend.name] = {}
+            generated[backend.name] = {}
+            with contextlib.ExitStack() as databases:
+                runners: dict[int, Runner] = {}
+                infos: dict[int, Generated] = {}
+                for size in args.sizes:
+                    url = databases.enter_context(backend.database(size))
+                    infos[size] = info = generate(url, size)
+                    print(f"{backend.name} {size:,}: {info.describe()}")
+                    generated[backend.name][size] = {
+                        k: v for k, v in asdict(info).items() if k not in {"url", "script"}
+                    }
+                    runners[size] = Runner(url, config, folder / "out.txt")
+                results[backend.name] = measure(runners, infos, args.repeats, args.inner)
+            print()
+            surprises += report(backend.name, results[backend.name])
+    print()
+    print(
+        f"process ms: median wall time of `python -m doctrack ...` over {args.repeats} runs "
+        "(min-max); own ms: the median of the same command run through doctrack.cli.root in "
+        "this process (no interpreter start, imports warm: the command's own work, with its "
+        "engine and connection); x prev: ratio to the previous size; peak RSS: of the "
+        "process; growth: own time against the size ratio (flat: exponent below "
+        f"{FLAT_BELOW}, or under {NOISE_MS:g} ms more; linear: up to {WORSE_ABOVE}; worse: "
+        "above); rows: what the command printed (list items, report instruments)"
+    )
+    if surprises:
+        print("not as expected:")
+        for line in surprises:
+            print(f"  {line}")
+    elif len(args.sizes) > 1:
+        print(
+            "as expected: every operation that returns a constant amount stayed flat; only "
+            "the far --offset pages (and the list whose output grows) may grow"
+        )
+    print(
+        "a far --offset is linear in the offset by nature (the database walks the index "
+        "entries it skips, even when it reads no row); keyset pagination (WHERE slug > "
+        ":last_slug ORDER BY slug LIMIT 50, over the same indexes) would make every page "
+        "cost the same. Not implemented: doc list keeps --limit/--offset."
+    )
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine_lines(),
+                    "generated": generated,
+                    "results": {
+                        backend: {
+                            str(size): [asdict(m) | {"expect": op.expect} for op, m in rows]
+                            for size, rows in by_size.items()
+                        }
+                        for backend, by_size in results.items()
+                    },
+                    "not_as_expected": surprises,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
