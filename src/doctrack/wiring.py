@@ -108,7 +108,7 @@ def make_dispatcher(
         tracker.clock,
         templates,
         mail_from=settings.mail_from,
-        attach_pdf=_attach_pdf(settings),
+        attach_pdf=None if settings.report_pdf else False,  # None: if WeasyPrint works
     )
     return Dispatcher(
         tracker.db,
@@ -128,11 +128,3 @@ def report_planner(tracker: Tracker, settings: Settings) -> Callable[[], ReportP
     schedule = ReportSchedule.from_settings(settings)
     domain = reminder_settings(settings).mail_domain
     return lambda: plan_scheduled_reports(tracker.db, tracker.clock, schedule, domain)
-
-
-def _attach_pdf(settings: Settings) -> bool:
-    if not settings.report_pdf:
-        return False
-    from doctrack.services import pdf
-
-    return pdf.available()

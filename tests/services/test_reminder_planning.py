@@ -7,6 +7,7 @@ date N days before the first day.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -271,6 +272,44 @@ def test_granting_and_revoking_a_role_plans_and_cancels(world: Tracker) -> None:
     again = listing(world, instrument="conv", user="drafter")
     assert {r["id"] for r in again} == {r["id"] for r in mine}
     assert {r["status"] for r in again} == {"pending"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda t: t.grant_role("drafter", "coordinator"), id="grant coordinator"),
+        pytest.param(lambda t: t.grant_role("drafter", "secretary"), id="grant secretary"),
+        pytest.param(lambda t: t.revoke_role("sec", "secretary"), id="revoke secretary"),
+        pytest.param(
+            lambda t: t.add_user(
+                "kz2", email="kz2@example.org", roles=["delegate"], party="KZ", actor="x"
+            ),
+            id="a delegate of the lead party",
+        ),
+        pytest.param(
+            lambda t: t.add_user(
+                "cn2", email="cn2@example.org", roles=["delegate"], party="CN", actor="x"
+            ),
+            id="a delegate of another party",
+        ),
+        pytest.param(
+            lambda t: t.add_user("d2", email="d2@example.org", roles=["drafter"], actor="x"),
+            id="a drafter",
+        ),
+    ],
+)
+def test_a_user_change_plans_what_a_full_replanning_would(
+    world: Tracker, change: Callable[[Tracker], object]
+) -> None:
+    """Only the reminders a user change can affect are planned again; planning everything
+    afterwards must find nothing left to do."""
+    world.grant_role("sec", "coordinator")  # so that revoking secretary leaves a role
+    add(world, "conv")
+    add(world, "other", lead="CN")
+    change(world)
+    after = listing(world)
+    world.plan_reminders()
+    assert listing(world) == after
 
 
 def test_role_changes_are_refused_clearly(world: Tracker) -> None:

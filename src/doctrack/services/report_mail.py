@@ -48,12 +48,19 @@ class ReportMailer:
         self.clock = clock
         self.templates = templates
         self.mail_from = mail_from
-        if attach_pdf is None:
+        # None: decided when the first report is rendered, so that a dispatcher that sends
+        # no report never loads WeasyPrint (half a second of start-up).
+        self._attach_pdf = attach_pdf
+        self._writers: dict[str, ReportWriter] = {}
+
+    @property
+    def attach_pdf(self) -> bool:
+        """Whether report emails carry the report as a PDF (when WeasyPrint works here)."""
+        if self._attach_pdf is None:
             from doctrack.services import pdf
 
-            attach_pdf = pdf.available()
-        self.attach_pdf = attach_pdf
-        self._writers: dict[str, ReportWriter] = {}
+            self._attach_pdf = pdf.available()
+        return self._attach_pdf
 
     def _writer(self, lang: str) -> ReportWriter:
         if lang not in i18n.languages(self.templates, DOMAIN):

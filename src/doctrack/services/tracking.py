@@ -173,7 +173,7 @@ class Tracker:
             )
             user = repo.get_user(conn, name)
             assert user is not None
-            self._plan_everything(conn)
+            self._plan_for_roles(conn, parsed, party)
             return user
 
     def grant_role(self, name: str, role: str) -> UserRecord:
@@ -204,7 +204,7 @@ class Tracker:
                 if len(user.roles) == 1:
                     raise RefusedError(f"user {name!r} would be left without a role")
                 repo.remove_role(conn, user.id, parsed)
-            self._plan_everything(conn)
+            self._plan_for_roles(conn, [parsed], user.party_code)
             changed = repo.get_user(conn, name)
             assert changed is not None
             return changed
@@ -817,6 +817,32 @@ class Tracker:
             planner.plan_summit(summit)
         for r in list(repo.iter_instruments(conn)):
             if r.workflow in self.workflows:
+                planner.plan_instrument(self.workflows.get(r.workflow), r, summits[r.summit_id])
+
+    def _plan_for_roles(self, conn: Connection, roles: Sequence[str], party: str | None) -> None:
+        """Re-plan the reminders whose recipients a user with ``roles`` (of ``party``) joins
+        or leaves: the summits' when the settings send them to one of the roles, and the
+        instruments whose workflow sends reminders to one of them (``lead_delegate``: a
+        delegate of the lead party). A drafter added to 100,000 instruments plans nothing."""
+        held = set(roles)
+        planner = self._planner(conn)
+        summits = {s.id: s for s in repo.list_summits(conn)}
+        if held & set(self.reminder_settings.summit_to):
+            for summit in summits.values():
+                planner.plan_summit(summit)
+        delegate_of = party if Role.DELEGATE in held else None
+        every: set[str] = set()
+        led: set[str] = set()
+        for name in self.workflows.names():
+            to = set(self.workflows.get(name).reminders.to)
+            if held & to:
+                every.add(name)
+            elif delegate_of is not None and LEAD_DELEGATE in to:
+                led.add(name)
+        if not every and not led:
+            return
+        for r in list(repo.iter_instruments(conn)):
+            if r.workflow in every or (r.workflow in led and r.lead_party == delegate_of):
                 planner.plan_instrument(self.workflows.get(r.workflow), r, summits[r.summit_id])
 
     def _bump(self, conn: Connection, r: InstrumentRecord, **values: Any) -> None:
