@@ -133,6 +133,14 @@ def operations(info: Generated) -> list[tuple[Operation, list[str]]]:
             ["doc", "list", "--json", "--limit", "50", "--offset", str(far_all)],
         ),
         (
+            Operation(
+                "doc list --limit 50 --after m (keyset)",
+                "flat",
+                "skips the slugs before 'm' by an index seek",
+            ),
+            ["doc", "list", "--json", "--limit", "50", "--after", "m"],
+        ),
+        (
             Operation(f"doc list --summit {LIST_SUMMIT} (all, streamed)", "linear", "returns more"),
             ["doc", "list", "--json", "--summit", LIST_SUMMIT],
         ),
@@ -606,9 +614,8 @@ def _main(args: argparse.Namespace) -> int:
         )
     print(
         "a far --offset is linear in the offset by nature (the database walks the index "
-        "entries it skips, even when it reads no row); keyset pagination (WHERE slug > "
-        ":last_slug ORDER BY slug LIMIT 50, over the same indexes) would make every page "
-        "cost the same. Not implemented: doc list keeps --limit/--offset."
+        "entries it skips, even when it reads no row); keyset paging (doc list --after "
+        "LAST_SLUG, the API's next) seeks instead, and every page costs the same"
     )
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

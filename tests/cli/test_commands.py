@@ -292,6 +292,18 @@ def test_doc_list_pages_with_limit_and_offset(scenario: Cli) -> None:
     assert scenario.json("doc", "list", "--limit", "0") == []
 
 
+def test_doc_list_pages_after_the_last_slug_of_the_previous_page(scenario: Cli) -> None:
+    pages, after = [], None
+    while True:
+        page = scenario.json("doc", "list", "--limit", "2", *(["--after", after] if after else []))
+        if not page:
+            break
+        pages.append([i["slug"] for i in page])
+        after = page[-1]["slug"]
+    assert pages == [["action-plan", "convention"], ["strategy"]]
+    assert scenario.json("doc", "list", "--after", "zzz") == []
+
+
 def test_doc_show_json_has_every_pinned_field(scenario: Cli) -> None:
     shown = scenario.show("action-plan")
     assert set(shown) >= PINNED_SHOW_FIELDS

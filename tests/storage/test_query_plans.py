@@ -113,6 +113,9 @@ def hot_operations(info: Generated) -> dict[str, Callable[[Tracker], Any]]:
         ),
         "doc list --state --limit": lambda t: list(t.list_instruments(state="agreed", limit=50)),
         "doc list --limit --offset": lambda t: list(t.list_instruments(limit=50, offset=100)),
+        "doc list --summit --state --after": lambda t: list(
+            t.list_instruments(summit=LIST_SUMMIT, state=LIST_STATE, limit=50, after="m")
+        ),
         "deadlines --overdue --summit": lambda t: list(
             t.deadlines(summit=FIXED_SUMMIT, overdue=True)
         ),

@@ -193,6 +193,11 @@ def test_list_filters_and_pages(site: Site) -> None:
     page = api.get("/api/v1/instruments?summit=a17&limit=2&offset=1").json()
     assert [i["slug"] for i in page["items"]] == ["p1", "p2"]
     assert (page["limit"], page["offset"], page["count"]) == (2, 1, 2)
+    assert page["next"] == "p2"  # a full page: the next one starts after its last slug
+    following = api.get("/api/v1/instruments?summit=a17&limit=2&after=p2").json()
+    assert ([i["slug"] for i in following["items"]], following["next"]) == (["p3", "p4"], "p4")
+    last = api.get("/api/v1/instruments?summit=a17&limit=2&after=p4").json()
+    assert (last["items"], last["next"]) == ([], None)
     agreed = api.get("/api/v1/instruments?state=agreed").json()["items"]
     assert [i["slug"] for i in agreed] == ["q"]
     assert agreed[0] == next(i.to_json() for i in site.tracker.list_instruments(state="agreed"))

@@ -59,13 +59,27 @@ def doc_add(
 @click.option(
     "--offset", type=click.IntRange(min=0, max=2**31 - 1), default=0, help="Skip this many first."
 )
+@click.option(
+    "--after",
+    metavar="SLUG",
+    help="Only instruments after this slug: the last one of the previous page (fast paging).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def doc_list(
-    summit_slug: str | None, state: str | None, limit: int | None, offset: int, as_json: bool
+    summit_slug: str | None,
+    state: str | None,
+    limit: int | None,
+    offset: int,
+    after: str | None,
+    as_json: bool,
 ) -> None:
-    """List instruments in slug order."""
+    """List instruments in slug order.
+
+    To page through a long list, pass the last slug of each page as --after of the next:
+    every page then costs the same, where --offset reads all the rows it skips.
+    """
     items = app().tracker.list_instruments(
-        summit=summit_slug, state=state, limit=limit, offset=offset
+        summit=summit_slug, state=state, limit=limit, offset=offset, after=after
     )
     if as_json:
         echo_json_stream(i.to_json() for i in items)

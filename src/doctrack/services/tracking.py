@@ -447,15 +447,20 @@ class Tracker:
         state: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        after: str | None = None,
     ) -> Iterator[InstrumentSummary]:
-        """Instruments in slug order; streamed, so large lists use little memory."""
+        """Instruments in slug order; streamed, so large lists use little memory.
+
+        ``after``: only the instruments whose slug sorts after it. Paging with the last slug
+        of the previous page costs the same on page 1,000 as on page 1; ``offset`` walks
+        every instrument it skips."""
         if (limit is not None and limit < 0) or offset < 0:
             raise UsageError("--limit and --offset must not be negative")
         with self.db.read() as conn:
             summits = {s.id: s.slug for s in repo.list_summits(conn)}
             summit_id = self._summit(conn, summit).id if summit else None
             for r in repo.iter_instruments(
-                conn, summit_id=summit_id, state=state, limit=limit, offset=offset
+                conn, summit_id=summit_id, state=state, limit=limit, offset=offset, after=after
             ):
                 yield InstrumentSummary(
                     slug=r.slug,

@@ -336,9 +336,13 @@ def iter_instruments(
     state: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    after: str | None = None,
 ) -> Iterator[InstrumentRecord]:
-    """Instruments in slug order, filtered and paged in SQL, streamed."""
+    """Instruments in slug order, filtered and paged in SQL, streamed. ``after``: only slugs
+    after this one (keyset paging: the index seeks to it, skipping nothing row by row)."""
     stmt = select(INSTRUMENT).order_by(INSTRUMENT.c.slug)
+    if after is not None:
+        stmt = stmt.where(INSTRUMENT.c.slug > after)
     if summit_id is not None:
         stmt = stmt.where(INSTRUMENT.c.summit_id == summit_id)
     if state is not None:

@@ -103,10 +103,23 @@ def list_instruments(
     state: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    after: Annotated[
+        str | None, Query(max_length=200, description="The last slug of the previous page.")
+    ] = None,
 ) -> dict[str, Any]:
-    items = web.tracker.list_instruments(summit=summit, state=state, limit=limit, offset=offset)
+    """``next`` is the ``after`` of the next page: null when this page is not full."""
+    items = web.tracker.list_instruments(
+        summit=summit, state=state, limit=limit, offset=offset, after=after
+    )
     listed = [i.to_json() for i in items]
-    return {"items": listed, "limit": limit, "offset": offset, "count": len(listed)}
+    following = listed[-1]["slug"] if listed and len(listed) == limit else None
+    return {
+        "items": listed,
+        "limit": limit,
+        "offset": offset,
+        "count": len(listed),
+        "next": following,
+    }
 
 
 @router.get("/instruments/{slug}", summary="One instrument (doc show --json), ETag = version")
