@@ -26,15 +26,13 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import json
-import shutil
 import sqlite3
 import sys
 import tempfile
 import time
 import tracemalloc
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
@@ -43,7 +41,19 @@ from typing import Any
 from sqlalchemy import event
 
 import doctrack
-from bench._report import BenchError, Samples, machine_lines, mib, render_table
+from bench._suite import (
+    BenchError,
+    Row,
+    Side,
+    checkpoint,
+    fresh_copy,
+    median,
+    mib,
+    parser,
+    resolve,
+    run_main,
+    sqlite_url,
+)
 
 WORKFLOW = "convention"
 SUMMIT = "tashkent-2016"
@@ -86,10 +96,6 @@ MEMORY_INSTRUMENTS = 500
 # -- setup (untimed) ------------------------------------------------------------------------
 
 
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
 def slugs_for(n: int) -> list[str]:
     return [f"convention-{i:05d}" for i in range(1, n + 1)]
 
@@ -101,9 +107,11 @@ def warm_up(tracker: doctrack.Tracker) -> None:
     tracker.workflows.machine(WORKFLOW)
 
 
-def build_template(path: Path, slugs: Sequence[str]) -> None:
-    """The database every run starts from, made through the public API."""
-    url = sqlite_url(path)
+def build_world(url: str, slugs: Sequence[str]) -> None:
+    """The world every run starts from, made through the public API on ``url`` (any
+    database doctrack supports; an empty one): 6 parties, a coordinator, a secretary, a
+    delegate per party, the summit, and ``slugs`` as ``convention`` instruments, each with
+    a revision and every party's ``approve``."""
     doctrack.init_database(url)
     tracker = doctrack.connect(url, clock=doctrack.FixedClock(NOW))
     try:
@@ -150,22 +158,12 @@ def build_template(path: Path, slugs: Sequence[str]) -> None:
                 tracker.record_position(slug, code, "approve", as_user=code.lower())
     finally:
         tracker.db.dispose()
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
 
 
-def fresh_copy(template: Path, dest: Path) -> Path:
-    """A copy of the (checkpointed, closed) template database."""
-    wal = template.with_name(template.name + "-wal")
-    if wal.exists() and wal.stat().st_size:
-        raise BenchError(f"{template} still has a write-ahead log; cannot copy it safely")
-    for suffix in ("", "-wal", "-shm"):
-        dest.with_name(dest.name + suffix).unlink(missing_ok=True)
-    shutil.copyfile(template, dest)
-    return dest
+def build_sqlite(path: Path, slugs: Sequence[str]) -> None:
+    """:func:`build_world` in a new SQLite file, checkpointed so that it can be copied."""
+    build_world(sqlite_url(path), slugs)
+    checkpoint(path)
 
 
 def floor_busy_timeout_ms() -> int:
@@ -468,10 +466,11 @@ def check_same_outcome(doctrack_db: Path, floor_db: Path, n: int) -> None:
 
 
 class DoctrackSide:
-    """doctrack through its public API, warmed up, on its own copy of the database."""
+    """doctrack through its public API, warmed up, on its own copy of the database (any
+    database URL: ``bench.web`` runs it on PostgreSQL too)."""
 
-    def __init__(self, path: Path) -> None:
-        self.tracker = doctrack.connect(sqlite_url(path), clock=doctrack.FixedClock(NOW))
+    def __init__(self, url: str) -> None:
+        self.tracker = doctrack.connect(url, clock=doctrack.FixedClock(NOW))
         warm_up(self.tracker)
 
     def run(self, slugs: Sequence[str]) -> None:
@@ -519,7 +518,7 @@ def timed_pair(
 ) -> tuple[Timing, Timing]:
     """One repeat: doctrack and the floor take turns, INTERLEAVE instruments at a time, so
     that both see the same background load; each side's time is the sum of its turns."""
-    ours, theirs = DoctrackSide(doctrack_db), FloorSide(floor_db, plan)
+    ours, theirs = DoctrackSide(sqlite_url(doctrack_db)), FloorSide(floor_db, plan)
     ours_t, theirs_t = Timing(), Timing()
     try:
         gc.collect()
@@ -565,19 +564,30 @@ class Result:
     statements_per_transition: dict[str, int]
     pragmas: dict[str, Any]
 
-    @property
-    def ratio(self) -> float:
-        """doctrack median wall time / floor median wall time."""
-        return _median(self.doctrack_wall_ns) / _median(self.floor_wall_ns)
-
-    @property
-    def cpu_ratio(self) -> float:
-        """The same with process CPU time, less sensitive to other processes' load."""
-        return _median(self.doctrack_cpu_ns) / _median(self.floor_cpu_ns)
-
-
-def _median(values: Sequence[int]) -> float:
-    return Samples(1, list(values)).median_ns
+    def row(self) -> Row:
+        ops = self.transitions
+        ours = Side("doctrack", self.doctrack_wall_ns, ops, "tx", self.doctrack_cpu_ns)
+        floor = Side("raw sqlite3, same SQL", self.floor_wall_ns, ops, "tx", self.floor_cpu_ns)
+        notes = [f"{ours.rate:,.0f} vs {floor.rate:,.0f} tx/s"]
+        if self.floor_peak_bytes is not None:
+            notes.append(f"floor heap {mib(self.floor_peak_bytes)}")
+        return Row(
+            workload=f"advance ({WORKFLOW}, Python API)",
+            size=f"{self.instruments:,} x {len(STEPS)} = {ops:,} tx",
+            doctrack=ours,
+            floor=floor,
+            peak_bytes=self.doctrack_peak_bytes,
+            peak_kind="heap",
+            target=TARGET_RATIO,
+            notes=notes,
+            details={
+                "setup_s": self.setup_s,
+                "memory_instruments": self.memory_instruments,
+                "floor_peak_bytes": self.floor_peak_bytes,
+                "statements_per_transition": self.statements_per_transition,
+                "pragmas": self.pragmas,
+            },
+        )
 
 
 def show_sql(capture: Capture, slug: str) -> None:
@@ -598,21 +608,12 @@ def show_sql(capture: Capture, slug: str) -> None:
 
 
 def report(result: Result) -> None:
+    """What only this benchmark shows; the numbers are in its row."""
     ops = result.transitions
-    d = Samples(ops, result.doctrack_wall_ns)
-    f = Samples(ops, result.floor_wall_ns)
-    d_lo, d_hi = d.spread_us
-    f_lo, f_hi = f.spread_us
     counts = result.statements_per_transition
     per_transition = ", ".join(f"{t} {n}" for t, n in counts.items())
     mean = sum(counts.values()) / len(counts)
     pragmas = " ".join(f"{k}={v}" for k, v in result.pragmas.items())
-
-    def peak(value: int | None) -> str:
-        return "-" if value is None else mib(value)
-
-    for line in machine_lines():
-        print(line)
     print(
         f"setup (untimed, public API): {result.instruments} {WORKFLOW} instruments with a "
         f"revision and {len(PARTIES)} approvals each, {result.setup_s:.1f} s; every run starts "
@@ -625,43 +626,19 @@ def report(result: Result) -> None:
         f"statements with the same parameters (SQLite traces compared on 2 instruments, final "
         f"databases compared after every run)"
     )
-    print()
-    headers = [
-        "workload",
-        "size",
-        "doctrack median",
-        "floor median (raw sqlite3)",
-        "ratio",
-        "ratio CPU",
-        "min-max µs/tx doctrack; floor",
-        "peak heap doctrack; floor",
-    ]
-    row = [
-        f"advance ({WORKFLOW})",
-        f"{result.instruments} x {len(STEPS)} = {result.transitions:,} tx",
-        f"{d.median_rate:,.0f} tx/s {d.median_us:,.0f} µs/tx",
-        f"{f.median_rate:,.0f} tx/s {f.median_us:,.0f} µs/tx",
-        f"{result.ratio:.1f}x",
-        f"{result.cpu_ratio:.1f}x",
-        f"{d_lo:,.0f}-{d_hi:,.0f}; {f_lo:,.0f}-{f_hi:,.0f}",
-        f"{peak(result.doctrack_peak_bytes)}; {peak(result.floor_peak_bytes)}",
-    ]
-    print(render_table(headers, [row]))
-    d_wait = (_median(result.doctrack_wall_ns) - _median(result.doctrack_cpu_ns)) / ops / 1000
-    f_wait = (_median(result.floor_wall_ns) - _median(result.floor_cpu_ns)) / ops / 1000
-    print()
+    d_wait = (median(result.doctrack_wall_ns) - median(result.doctrack_cpu_ns)) / ops / 1000
+    f_wait = (median(result.floor_wall_ns) - median(result.floor_cpu_ns)) / ops / 1000
     print(
         f"off-CPU time per transition (median wall - median CPU): doctrack {d_wait:,.0f} µs, "
         f"floor {f_wait:,.0f} µs: on an idle machine, mostly the fsyncs of WAL checkpoints "
         "(synchronous=NORMAL), the same for both; on a busy one, also waiting for a CPU"
     )
     print(
-        f"ratio = doctrack median wall time / floor median wall time over {result.repeats} "
-        f"repeat(s), the two taking turns every {INTERLEAVE} instruments (target: at most "
-        f"{TARGET_RATIO:g}x); ratio CPU = the same with process CPU time: steadier on a busy "
-        "machine, and without the checkpoint fsyncs both sides wait for; peak heap = "
-        f"tracemalloc peak above the start while advancing {result.memory_instruments} "
-        "instruments in an extra untimed run (Python allocations only, not SQLite's page cache)"
+        f"{result.repeats} repeat(s), doctrack and the floor taking turns every {INTERLEAVE} "
+        f"instruments; target: at most {TARGET_RATIO:g}x; CPU ratio: without the checkpoint "
+        "fsyncs both sides wait for; peak heap: advancing "
+        f"{result.memory_instruments} instruments in an extra untimed run (not SQLite's page "
+        "cache)"
     )
 
 
@@ -669,74 +646,56 @@ def report(result: Result) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.advance",
-        description="Tracker.advance throughput against a raw sqlite3 floor doing the same SQL.",
+    p = parser(
+        "python -m bench.advance",
+        "Tracker.advance throughput against a raw sqlite3 floor doing the same SQL.",
+        repeats=DEFAULT_REPEATS,
+        quick=f"{QUICK_INSTRUMENTS} instruments",
     )
-    parser.add_argument(
+    p.add_argument(
         "--instruments",
         type=int,
-        default=DEFAULT_INSTRUMENTS,
+        default=None,
         metavar="N",
         help=f"instruments to advance through {len(STEPS)} transitions each "
-        f"(default {DEFAULT_INSTRUMENTS})",
+        f"(default {DEFAULT_INSTRUMENTS}, --quick {QUICK_INSTRUMENTS})",
     )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=DEFAULT_REPEATS,
-        metavar="R",
-        help=f"timed runs of each side; the median is reported (default {DEFAULT_REPEATS})",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"{QUICK_INSTRUMENTS} instruments, 1 repeat (CI smoke run)",
-    )
-    parser.add_argument(
+    p.add_argument(
         "--show-sql",
         action="store_true",
         help="print the statements doctrack runs for one instrument's transitions",
     )
-    parser.add_argument(
+    p.add_argument(
         "--no-memory",
         action="store_true",
         help="skip the extra untimed runs that measure peak memory",
     )
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results here")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.instruments, args.repeats = QUICK_INSTRUMENTS, 1
+    args = resolve(p, p.parse_args(argv))
+    if args.instruments is None:
+        args.instruments = QUICK_INSTRUMENTS if args.quick else DEFAULT_INSTRUMENTS
     if args.instruments < 2:
-        parser.error("--instruments must be at least 2")
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+        p.error("--instruments must be at least 2")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return _main(args)
-    except BenchError as exc:
-        print(f"bench.advance: cannot compare doctrack with the floor: {exc}", file=sys.stderr)
-        return 1
+    return run_main("advance", rows, parse_args(argv))
 
 
-def _main(args: argparse.Namespace) -> int:
+def rows(args: argparse.Namespace) -> list[Row]:
     slugs = slugs_for(args.instruments)
     probes = [slugs[0], slugs[-1]]
     with tempfile.TemporaryDirectory(prefix="doctrack-bench-") as tmp:
         folder = Path(tmp)
         template = folder / "template.db"
         started = time.perf_counter()
-        build_template(template, slugs)
+        build_sqlite(template, slugs)
         setup_s = time.perf_counter() - started
 
         # Untimed: what doctrack runs, the floor's plan, and proof that they match.
         capture = capture_doctrack(fresh_copy(template, folder / "capture.db"), probes)
-        rows = replay_rows(fresh_copy(template, folder / "replay.db"), capture, probes)
-        plan = plan_floor(capture, rows, *probes)
+        replayed = replay_rows(fresh_copy(template, folder / "replay.db"), capture, probes)
+        plan = plan_floor(capture, replayed, *probes)
         floor_trace = trace_floor(fresh_copy(template, folder / "check.db"), plan, probes)
         check_same_trace(capture, floor_trace, probes)
         if capture.pragmas != floor_trace.pragmas:
@@ -758,7 +717,8 @@ def _main(args: argparse.Namespace) -> int:
         memory_slugs = slugs[:MEMORY_INSTRUMENTS]
         doctrack_peak = floor_peak = None
         if not args.no_memory:
-            doctrack_peak = peak_heap(DoctrackSide(fresh_copy(template, doctrack_db)), memory_slugs)
+            ours = DoctrackSide(sqlite_url(fresh_copy(template, doctrack_db)))
+            doctrack_peak = peak_heap(ours, memory_slugs)
             floor_peak = peak_heap(FloorSide(fresh_copy(template, floor_db), plan), memory_slugs)
 
     result = Result(
@@ -780,22 +740,7 @@ def _main(args: argparse.Namespace) -> int:
         pragmas=capture.pragmas,
     )
     report(result)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {
-                    **asdict(result),
-                    "ratio": result.ratio,
-                    "cpu_ratio": result.cpu_ratio,
-                    "machine": machine_lines(),
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
-    return 0
+    return [result.row()]
 
 
 if __name__ == "__main__":

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import shutil
 import smtplib
-import socket
 import sqlite3
 import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -38,7 +37,18 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 import doctrack
-from bench._report import BenchError, Samples, machine_lines, render_table
+from bench._suite import (
+    BenchError,
+    Row,
+    Side,
+    checkpoint,
+    free_port,
+    fresh_copy,
+    parser,
+    resolve,
+    run_main,
+    sqlite_url,
+)
 from doctrack.clock import FixedClock
 from doctrack.engine.registry import Workflows
 from doctrack.services.emails import MailRenderer, templates_folder
@@ -83,18 +93,7 @@ class CountingHandler:
         return count
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now (the kernel's pick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 # -- setup (untimed) ------------------------------------------------------------------------
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
 
 
 def workflows() -> Workflows:
@@ -142,23 +141,8 @@ def build_template(path: Path, reminders: int) -> int:
             instruments += 1
     finally:
         tracker.db.dispose()
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
+    checkpoint(path)
     return instruments
-
-
-def fresh_copy(template: Path, dest: Path) -> Path:
-    """A copy of the (checkpointed, closed) template database."""
-    wal = template.with_name(template.name + "-wal")
-    if wal.exists() and wal.stat().st_size:
-        raise BenchError(f"{template} still has a write-ahead log; cannot copy it safely")
-    for suffix in ("", "-wal", "-shm"):
-        dest.with_name(dest.name + suffix).unlink(missing_ok=True)
-    shutil.copyfile(template, dest)
-    return dest
 
 
 def open_tracker(path: Path) -> doctrack.Tracker:
@@ -213,9 +197,18 @@ class Timing:
 
 
 def run_doctrack(
-    path: Path, renderer: MailRenderer, server: tuple[str, int], n: int, handler: CountingHandler
-) -> Timing:
+    path: Path,
+    renderer: MailRenderer,
+    server: tuple[str, int],
+    n: int,
+    handler: CountingHandler,
+    *,
+    trace_memory: bool = False,
+) -> tuple[Timing, int | None]:
+    """One dispatcher run of ``n`` reminders; with ``trace_memory``, under tracemalloc (then
+    the peak above the start, bytes, and a timing worth nothing)."""
     tracker = open_tracker(path)
+    peak = None
     try:
         dispatcher = Dispatcher(
             tracker.db,
@@ -227,15 +220,23 @@ def run_doctrack(
         )
         handler.reset()
         gc.collect()
-        wall, cpu = time.perf_counter_ns(), time.process_time_ns()
-        report = dispatcher.run(limit=n)
-        timing = Timing(time.perf_counter_ns() - wall, time.process_time_ns() - cpu)
+        if trace_memory:
+            tracemalloc.start()
+        try:
+            start = tracemalloc.get_traced_memory()[0]
+            wall, cpu = time.perf_counter_ns(), time.process_time_ns()
+            report = dispatcher.run(limit=n)
+            timing = Timing(time.perf_counter_ns() - wall, time.process_time_ns() - cpu)
+            if trace_memory:
+                peak = tracemalloc.get_traced_memory()[1] - start
+        finally:
+            tracemalloc.stop()
     finally:
         tracker.db.dispose()
     received = handler.reset()
     if report.sent != n or received != n:
         raise BenchError(f"doctrack: {report.summary()}; the server received {received} of {n}")
-    return timing
+    return timing, peak
 
 
 def run_floor(
@@ -255,117 +256,46 @@ def run_floor(
     return timing
 
 
-# -- report ---------------------------------------------------------------------------------
-
-
-def report(
-    n: int,
-    instruments: int,
-    setup_s: float,
-    repeats: int,
-    ours: list[Timing],
-    floor: list[Timing],
-    mean_bytes: float,
-) -> None:
-    d = Samples(n, [t.wall_ns for t in ours])
-    f = Samples(n, [t.wall_ns for t in floor])
-    d_cpu = Samples(n, [t.cpu_ns for t in ours])
-    f_cpu = Samples(n, [t.cpu_ns for t in floor])
-    d_lo, d_hi = d.spread_us
-    f_lo, f_hi = f.spread_us
-    ratio = d.median_ns / f.median_ns
-    cpu_ratio = d_cpu.median_ns / f_cpu.median_ns
-    for line in machine_lines():
-        print(line)
-    print(
-        f"setup (untimed, public API): {COORDINATORS} coordinators, a secretary, "
-        f"{instruments} {WORKFLOW} instruments on a summit 2016-06-23..24 Asia/Tashkent, "
-        f"{setup_s:.1f} s; clock at {LATE:%Y-%m-%dT%H:%MZ}, every reminder due; every "
-        "doctrack run starts from a fresh copy"
-    )
-    print(
-        f"messages: {n:,} reminders, {mean_bytes:,.0f} bytes on average; server: aiosmtpd "
-        f"on {HOST} in this process, one counting handler for both sides"
-    )
-    print()
-    headers = [
-        "workload",
-        "size",
-        "doctrack median",
-        "floor median (smtplib, 1 conn)",
-        "ratio",
-        "ratio CPU",
-        "min-max µs/msg doctrack; floor",
-    ]
-    row = [
-        "mail (dispatch reminders)",
-        f"{n:,} msg",
-        f"{d.median_rate:,.0f} msg/s {d.median_us:,.0f} µs/msg",
-        f"{f.median_rate:,.0f} msg/s {f.median_us:,.0f} µs/msg",
-        f"{ratio:.2f}x",
-        f"{cpu_ratio:.2f}x",
-        f"{d_lo:,.0f}-{d_hi:,.0f}; {f_lo:,.0f}-{f_hi:,.0f}",
-    ]
-    print(render_table(headers, [row]))
-    print()
-    print(
-        f"ratio = doctrack median wall time / floor median wall time over {repeats} "
-        f"repeat(s), the two alternating (target: at most {TARGET_RATIO:g}x); doctrack = "
-        "Dispatcher.run (claims, rendering, SmtpSender on one connection per batch of "
-        f"100, marks); floor = the same {n:,} pre-rendered messages, smtplib.sendmail on one "
-        "connection; ratio CPU = the same with process CPU time (the server thread included)"
-    )
-
-
 # -- main -----------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.mail",
-        description="Dispatcher throughput to SMTP against a raw smtplib floor, same messages.",
+    p = parser(
+        "python -m bench.mail",
+        "Dispatcher throughput to SMTP against a raw smtplib floor, same messages.",
+        repeats=DEFAULT_REPEATS,
+        quick=f"{QUICK_REMINDERS} reminders",
     )
-    parser.add_argument(
+    p.add_argument(
         "--reminders",
         type=int,
-        default=DEFAULT_REMINDERS,
+        default=None,
         metavar="N",
-        help=f"due reminders to send (default {DEFAULT_REMINDERS})",
+        help=f"due reminders to send (default {DEFAULT_REMINDERS}, --quick {QUICK_REMINDERS})",
     )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=DEFAULT_REPEATS,
-        metavar="R",
-        help=f"timed runs of each side; the median is reported (default {DEFAULT_REPEATS})",
+    p.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="skip the extra untimed run that measures peak memory",
     )
-    parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_REMINDERS} reminders, 1 repeat"
-    )
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.reminders, args.repeats = QUICK_REMINDERS, 1
+    args = resolve(p, p.parse_args(argv))
+    if args.reminders is None:
+        args.reminders = QUICK_REMINDERS if args.quick else DEFAULT_REMINDERS
     if args.reminders < 1:
-        parser.error("--reminders must be at least 1")
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+        p.error("--reminders must be at least 1")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return _main(args)
-    except BenchError as exc:
-        print(f"bench.mail: cannot compare doctrack with the floor: {exc}", file=sys.stderr)
-        return 1
+    return run_main("mail", rows, parse_args(argv))
 
 
-def _main(args: argparse.Namespace) -> int:
+def rows(args: argparse.Namespace) -> list[Row]:
     n = args.reminders
     handler = CountingHandler()
-    port = free_port()
+    port = free_port(HOST)
     controller = Controller(handler, hostname=HOST, port=port, ready_timeout=10.0)
+    peak = None
     with tempfile.TemporaryDirectory(prefix="doctrack-bench-") as tmp:
         folder = Path(tmp)
         template = folder / "template.db"
@@ -389,14 +319,58 @@ def _main(args: argparse.Namespace) -> int:
                 fresh_copy(template, db)
                 if repeat % 2:
                     floor.append(run_floor(messages, server, handler))
-                    ours.append(run_doctrack(db, renderer, server, n, handler))
+                    ours.append(run_doctrack(db, renderer, server, n, handler)[0])
                 else:
-                    ours.append(run_doctrack(db, renderer, server, n, handler))
+                    ours.append(run_doctrack(db, renderer, server, n, handler)[0])
                     floor.append(run_floor(messages, server, handler))
+            if not args.no_memory:
+                fresh_copy(template, db)
+                _, peak = run_doctrack(db, renderer, server, n, handler, trace_memory=True)
         finally:
             controller.stop()
-    report(n, instruments, setup_s, args.repeats, ours, floor, mean_bytes)
-    return 0
+
+    print(
+        f"setup (untimed, public API): {COORDINATORS} coordinators, a secretary, "
+        f"{instruments} {WORKFLOW} instruments on a summit 2016-06-23..24 Asia/Tashkent, "
+        f"{setup_s:.1f} s; clock at {LATE:%Y-%m-%dT%H:%MZ}, every reminder due; every "
+        "doctrack run starts from a fresh copy"
+    )
+    print(
+        f"messages: {n:,} reminders, {mean_bytes:,.0f} bytes on average; server: aiosmtpd "
+        f"on {HOST} in this process, one counting handler for both sides; every run: the "
+        "server received all of them, the dispatcher reported all of them sent"
+    )
+    print(
+        f"{args.repeats} repeat(s), the two alternating (target: at most {TARGET_RATIO:g}x); "
+        "doctrack = Dispatcher.run (claims, rendering, SmtpSender on one connection per batch "
+        f"of 100, marks); floor = the same {n:,} pre-rendered messages, smtplib.sendmail on "
+        "one connection; CPU times include the server thread (same process)"
+        + ("" if peak is None else "; peak heap: an extra untimed run, the server's included")
+    )
+    d = Side("doctrack", [t.wall_ns for t in ours], n, "msg", [t.cpu_ns for t in ours])
+    f = Side(
+        "smtplib, pre-rendered",
+        [t.wall_ns for t in floor],
+        n,
+        "msg",
+        [t.cpu_ns for t in floor],
+    )
+    row = Row(
+        workload="reminder dispatch (SMTP)",
+        size=f"{n:,} msg",
+        doctrack=d,
+        floor=f,
+        peak_bytes=peak,
+        peak_kind="heap",
+        target=TARGET_RATIO,
+        notes=[f"{d.rate:,.0f} vs {f.rate:,.0f} msg/s"],
+        details={
+            "instruments": instruments,
+            "setup_s": setup_s,
+            "mean_message_bytes": mean_bytes,
+        },
+    )
+    return [row]
 
 
 if __name__ == "__main__":

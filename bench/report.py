@@ -54,7 +54,17 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 import doctrack
-from bench._report import BenchError, Samples, machine_lines, mib, render_table
+from bench._suite import (
+    BenchError,
+    Row,
+    mib,
+    parser,
+    proc_status_kib,
+    render_table,
+    resolve,
+    run_main,
+)
+from bench._suite import Side as Measured
 from doctrack import i18n
 from doctrack.clock import FixedClock
 from doctrack.engine.deadlines import deadline_status, due_times
@@ -1302,17 +1312,6 @@ class CountingSink:
         return len(text)
 
 
-def _proc_status_kib(name: str) -> int | None:
-    """A ``VmRSS``/``VmHWM`` line of /proc/self/status, in KiB (Linux), else None."""
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith(f"{name}:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
 def _reset_peak_rss() -> bool:
     """Reset the peak RSS (``VmHWM``) of this process to its current RSS (Linux >= 4.0)."""
     try:
@@ -1333,13 +1332,13 @@ def memory_child(path: Path, side_name: str) -> dict[str, Any]:
     try:
         side.write(CountingSink(), summit=UFA.slug)  # type: ignore[arg-type]
         gc.collect()
-        base_kib = _proc_status_kib("VmRSS")
+        base_kib = proc_status_kib("VmRSS")
         reset = base_kib is not None and _reset_peak_rss()
         if not reset:
             base_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         sink = CountingSink()
         side.write(sink)  # type: ignore[arg-type]
-        peak_kib = _proc_status_kib("VmHWM") if reset else None
+        peak_kib = proc_status_kib("VmHWM") if reset else None
         if peak_kib is None:
             peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         gc.collect()
@@ -1518,48 +1517,34 @@ def print_data(data: DataSummary, html_bytes: int) -> None:
     )
 
 
-def print_table(n: int, ours: list[Timing], floor: list[Timing], repeats: int) -> float:
-    d = Samples(1, [t.wall_ns for t in ours])
-    f = Samples(1, [t.wall_ns for t in floor])
-    d_cpu = Samples(1, [t.cpu_ns for t in ours])
-    f_cpu = Samples(1, [t.cpu_ns for t in floor])
-    ratio = d.median_ns / f.median_ns
-    cpu_ratio = d_cpu.median_ns / f_cpu.median_ns
-
-    def ms(ns: float) -> str:
-        return f"{ns / 1e6:,.0f} ms"
-
-    headers = [
-        "workload",
-        "size",
-        "doctrack median",
-        "floor median (1 query, same template)",
-        "ratio",
-        "ratio CPU",
-        "min-max ms doctrack; floor",
-    ]
-    row = [
-        "report status (html)",
-        f"{n:,} instruments",
-        f"{ms(d.median_ns)} ({d.median_ns / n / 1000:,.0f} µs/instr.)",
-        f"{ms(f.median_ns)} ({f.median_ns / n / 1000:,.0f} µs/instr.)",
-        f"{ratio:.2f}x",
-        f"{cpu_ratio:.2f}x",
-        (
-            f"{min(d.ns) / 1e6:,.0f}-{max(d.ns) / 1e6:,.0f}; "
-            f"{min(f.ns) / 1e6:,.0f}-{max(f.ns) / 1e6:,.0f}"
-        ),
-    ]
-    print()
-    print(render_table(headers, [row]))
-    print()
-    print(
-        f"ratio = doctrack median wall time / floor median wall time over {repeats} repeat(s), "
-        f"the two alternating (target: at most {TARGET_RATIO:g}x); ratio CPU = the same with "
-        "process CPU time; both write the same file; once-per-process costs (template "
-        "compilation, imports, first connection) are paid in an untimed warm-up run"
+def make_row(
+    n: int, ours: list[Timing], floor: list[Timing], memory: list[tuple[str, int, dict[str, Any]]]
+) -> Row:
+    d = Measured("doctrack", [t.wall_ns for t in ours], cpu_ns=[t.cpu_ns for t in ours])
+    f = Measured(
+        "1 query, same template",
+        [t.wall_ns for t in floor],
+        cpu_ns=[t.cpu_ns for t in floor],
     )
-    return ratio
+    notes = [f"{d.median_ns / n / 1000:,.0f} vs {f.median_ns / n / 1000:,.0f} µs/instrument"]
+    peak = None
+    for side, size, r in memory:
+        grown = r["peak_rss"] - r["base_rss"]
+        if side == "doctrack" and size == n:
+            peak = grown
+        else:
+            notes.append(f"{side} RSS growth {mib(grown)} at {size:,}")
+    return Row(
+        workload="status report (html)",
+        size=f"{n:,} instruments",
+        doctrack=d,
+        floor=f,
+        peak_bytes=peak,
+        peak_kind="RSS growth",
+        target=TARGET_RATIO,
+        notes=notes,
+        details={"memory": [{"side": s, "instruments": k, **r} for s, k, r in memory]},
+    )
 
 
 def print_memory(results: list[tuple[str, int, dict[str, Any]]]) -> None:
@@ -1618,41 +1603,30 @@ def print_memory(results: list[tuple[str, int, dict[str, Any]]]) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.report",
-        description="The HTML status report against a one-query sqlite3 floor, same template.",
+    p = parser(
+        "python -m bench.report",
+        "The HTML status report against a one-query sqlite3 floor, same template.",
+        repeats=DEFAULT_REPEATS,
+        quick=f"{QUICK_INSTRUMENTS} instruments, no large memory run",
     )
-    parser.add_argument(
+    p.add_argument(
         "--instruments",
         type=int,
-        default=DEFAULT_INSTRUMENTS,
+        default=None,
         metavar="N",
-        help=f"instruments in the summit (default {DEFAULT_INSTRUMENTS:,})",
+        help=f"instruments in the summit (default {DEFAULT_INSTRUMENTS:,}, "
+        f"--quick {QUICK_INSTRUMENTS})",
     )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=DEFAULT_REPEATS,
-        metavar="R",
-        help=f"timed runs of each side; the median is reported (default {DEFAULT_REPEATS})",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"{QUICK_INSTRUMENTS} instruments, 1 repeat, no large memory run (CI smoke run)",
-    )
-    parser.add_argument(
+    p.add_argument(
         "--memory-factor",
         type=int,
-        default=DEFAULT_MEMORY_FACTOR,
+        default=None,
         metavar="K",
         help="also measure doctrack's peak memory on a summit K times larger "
-        f"(default {DEFAULT_MEMORY_FACTOR}; 0: not)",
+        f"(default {DEFAULT_MEMORY_FACTOR}, --quick 0: not)",
     )
-    parser.add_argument(
-        "--no-memory", action="store_true", help="skip the memory runs (subprocesses)"
-    )
-    parser.add_argument(
+    p.add_argument("--no-memory", action="store_true", help="skip the memory runs (subprocesses)")
+    p.add_argument(
         "--profile",
         nargs="?",
         type=int,
@@ -1661,32 +1635,32 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="TOP",
         help="profile one run of each side with cProfile; print TOP functions (default 15)",
     )
-    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the database and HTML here")
-    parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--side", choices=("doctrack", "floor"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.instruments, args.repeats, args.memory_factor = QUICK_INSTRUMENTS, 1, 0
+    p.add_argument("--keep", type=Path, metavar="DIR", help="keep the database and HTML here")
+    p.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--side", choices=("doctrack", "floor"), help=argparse.SUPPRESS)
+    args = resolve(p, p.parse_args(argv))
+    if args.instruments is None:
+        args.instruments = QUICK_INSTRUMENTS if args.quick else DEFAULT_INSTRUMENTS
+    if args.memory_factor is None:
+        args.memory_factor = 0 if args.quick else DEFAULT_MEMORY_FACTOR
     if args.instruments < 10:
-        parser.error("--instruments must be at least 10")
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+        p.error("--instruments must be at least 10")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        if args.memory_child is not None:
+    if args.memory_child is not None:
+        try:
             print(json.dumps(memory_child(args.memory_child, args.side or "doctrack")))
-            return 0
-        return _main(args)
-    except BenchError as exc:
-        print(f"bench.report: cannot compare doctrack with the floor: {exc}", file=sys.stderr)
-        return 1
+        except BenchError as exc:
+            print(f"bench.report: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    return run_main("report", rows, args)
 
 
-def _main(args: argparse.Namespace) -> int:
+def rows(args: argparse.Namespace) -> list[Row]:
     n = args.instruments
     workflows = load_workflows()
     with tempfile.TemporaryDirectory(prefix="doctrack-bench-") as tmp:
@@ -1739,15 +1713,17 @@ def _main(args: argparse.Namespace) -> int:
                 if args.keep is None:
                     big.unlink()
 
-    for line in machine_lines():
-        print(line)
     print_data(data, html_bytes)
-    print_table(n, ours_t, floor_t, args.repeats)
+    print(
+        f"{args.repeats} repeat(s), the two alternating (target: at most {TARGET_RATIO:g}x); "
+        "both write the same file; once-per-process costs (template compilation, imports, "
+        "first connection) are paid in an untimed warm-up run"
+    )
     if memory:
         print_memory(memory)
     if profiles is not None:
         print_profile(*profiles)
-    return 0
+    return [make_row(n, ours_t, floor_t, memory)]
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ made once and a fresh ``CREATE DATABASE ... TEMPLATE`` copy per run
 (``doctrack_bench_web_PID_*``, all dropped at the end); skipped, saying why, when the server
 does not answer.
 
-**Setup (untimed, once per backend).** ``bench.advance.build_template``: 6 parties, a
+**Setup (untimed, once per backend).** ``bench.advance.build_world``: 6 parties, a
 coordinator, a secretary, a delegate per party, the Tashkent 2016 summit, N ``convention``
 instruments with a revision and every party's ``approve`` (plus one warm-up instrument per
 client), all through the public API; then an API token for the coordinator and for the
@@ -52,7 +52,9 @@ costs through uvicorn, FastAPI and the client, whatever the route does.
 
 **Ratio** = REST median rate / Python API median rate: the share of the Python API's
 throughput left once HTTP, JSON, token checks and the server's threads are added. The
-target on SQLite is at least 25%; it is printed, never asserted.
+target on SQLite is at least 25%; it is printed, never asserted. The suite's row (one per
+backend) has the Python API as REST's floor: REST's wall time per transition with C clients
+against the API's, a ratio of 1 / that share (target on SQLite: at most 4x).
 """
 
 from __future__ import annotations
@@ -62,9 +64,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
-import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,8 +72,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
-from unittest import mock
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -82,7 +79,24 @@ from sqlalchemy.engine import make_url
 
 import doctrack
 from bench import advance
-from bench._report import BenchError, Samples, machine_lines, mib, render_table
+from bench._suite import (
+    BenchError,
+    Row,
+    Side,
+    checkpoint,
+    dist_version,
+    free_port,
+    fresh_copy,
+    median,
+    mib,
+    parser,
+    proc_status_kib,
+    remove_sqlite,
+    render_table,
+    resolve,
+    run_main,
+    sqlite_url,
+)
 from doctrack.engine.registry import workflows_folder
 from doctrack.services.accounts import Accounts
 
@@ -112,19 +126,6 @@ LOG_TAIL = 30
 # -- backends -----------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def advance_on(url: str) -> Iterator[None]:
-    """Make ``bench.advance``'s setup and ``DoctrackSide`` work on ``url``.
-
-    Both take a SQLite file path and turn it into a URL with ``advance.sqlite_url``; on
-    PostgreSQL that function answers ``url`` while they run (``build_template`` then also
-    checkpoints an empty SQLite file at the path it was given, which is harmless). A stopgap
-    until they take a URL.
-    """
-    with mock.patch.object(advance, "sqlite_url", lambda _path: url):
-        yield
-
-
 class Backend:
     name = "?"
 
@@ -135,7 +136,7 @@ class Backend:
     def template(
         self, folder: Path, slugs: Sequence[str]
     ) -> contextlib.AbstractContextManager[str]:
-        """Build the world once (``advance.build_template``); the template's URL."""
+        """Build the world once (``advance.build_world``); the template's URL."""
         raise NotImplementedError
 
     def copy(self, name: str) -> contextlib.AbstractContextManager[Copy]:
@@ -146,8 +147,6 @@ class Backend:
 @dataclass(frozen=True, slots=True)
 class Copy:
     url: str
-    #: what ``advance.DoctrackSide`` is given (a SQLite file, or any path on PostgreSQL)
-    path: Path
 
 
 class SqliteBackend(Backend):
@@ -161,27 +160,22 @@ class SqliteBackend(Backend):
     def template(self, folder: Path, slugs: Sequence[str]) -> Iterator[str]:
         self.folder = folder
         self.path = folder / "template.db"
-        advance.build_template(self.path, slugs)
-        yield advance.sqlite_url(self.path)
+        advance.build_world(sqlite_url(self.path), slugs)
+        yield sqlite_url(self.path)
 
     def checkpoint(self) -> None:
-        """After the tokens were added: empty the WAL again, so that the file can be copied."""
+        """After the tokens were added: empty the WAL, so that the file can be copied."""
         assert self.path is not None
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()
+        checkpoint(self.path)
 
     @contextlib.contextmanager
     def copy(self, name: str) -> Iterator[Copy]:
         assert self.folder is not None and self.path is not None
-        dest = advance.fresh_copy(self.path, self.folder / f"{name}.db")
+        dest = fresh_copy(self.path, self.folder / f"{name}.db")
         try:
-            yield Copy(advance.sqlite_url(dest), dest)
+            yield Copy(sqlite_url(dest))
         finally:
-            for suffix in ("", "-wal", "-shm"):
-                dest.with_name(dest.name + suffix).unlink(missing_ok=True)
+            remove_sqlite(dest)
 
 
 class PostgresBackend(Backend):
@@ -191,7 +185,6 @@ class PostgresBackend(Backend):
         self.admin_url = admin_url
         self.prefix = f"{PG_PREFIX}_{os.getpid()}"
         self.template_name = f"{self.prefix}_template"
-        self.folder: Path | None = None
 
     def unavailable(self) -> str | None:
         try:
@@ -221,26 +214,23 @@ class PostgresBackend(Backend):
 
     @contextlib.contextmanager
     def template(self, folder: Path, slugs: Sequence[str]) -> Iterator[str]:
-        self.folder = folder
         self._drop(self.template_name)
         self._admin(f'CREATE DATABASE "{self.template_name}"')
         try:
             url = self._url(self.template_name)
-            with advance_on(url):
-                advance.build_template(folder / "pg-template-unused.db", slugs)
+            advance.build_world(url, slugs)
             yield url
         finally:
             self._drop(self.template_name)
 
     @contextlib.contextmanager
     def copy(self, name: str) -> Iterator[Copy]:
-        assert self.folder is not None
         database = f"{self.prefix}_{name}"
         self._drop(database)
         # Nobody may be connected to the template meanwhile: every engine on it is disposed.
         self._admin(f'CREATE DATABASE "{database}" TEMPLATE "{self.template_name}"')
         try:
-            yield Copy(self._url(database), self.folder / f"pg-{name}-unused.db")
+            yield Copy(self._url(database))
         finally:
             self._drop(database)
 
@@ -283,12 +273,6 @@ def count_in_force(url: str) -> int:
 # -- the server ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 _TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10_000_000
 
 
@@ -304,13 +288,8 @@ def process_cpu_ns(pid: int) -> int | None:
 
 def process_peak_rss(pid: int) -> int | None:
     """The process's peak resident set (``VmHWM``), bytes; Linux only."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    kib = proc_status_kib("VmHWM", pid)
+    return None if kib is None else kib * 1024
 
 
 class Server:
@@ -613,10 +592,9 @@ class BackendResult:
         return [e for r in self.repeats for e in r.rest.errors]
 
 
-def run_api(copy: Copy, slugs: Sequence[str], backend: Backend) -> advance.Timing:
+def run_api(copy: Copy, slugs: Sequence[str]) -> advance.Timing:
     timing = advance.Timing()
-    with advance_on(copy.url) if isinstance(backend, PostgresBackend) else contextlib.nullcontext():
-        side = advance.DoctrackSide(copy.path)
+    side = advance.DoctrackSide(copy.url)
     try:
         timing.add(side, slugs)
     finally:
@@ -646,7 +624,7 @@ def run_backend(
             for side in ("api", "rest") if k % 2 == 0 else ("rest", "api"):
                 with backend.copy(f"{side}{k}") as copy:
                     if side == "api":
-                        api_timing = run_api(copy, slugs, backend)
+                        api_timing = run_api(copy, slugs)
                         continue
                     with serving(copy.url, folder, f"{backend.name}-{k}", secret_key) as server:
                         rest = run_rest(server, world, args.clients, args.health_requests)
@@ -686,10 +664,6 @@ def _ms(ns: float) -> str:
     return f"{ns / 1e6:,.1f}"
 
 
-def _median(values: Sequence[float]) -> float:
-    return float(statistics.median(values)) if values else float("nan")
-
-
 def _cpu_us(phases: Sequence[Phase], server: bool) -> str:
     per = []
     for p in phases:
@@ -697,23 +671,30 @@ def _cpu_us(phases: Sequence[Phase], server: bool) -> str:
         if cpu is None or not p.ok:
             return "-"
         per.append(cpu / p.ok / 1000)
-    return f"{_median(per):,.0f}"
+    return f"{median(per):,.0f}"
 
 
 def share(result: BackendResult) -> float:
     """REST median rate / Python API median rate."""
     tx = result.instruments * len(advance.STEPS)
-    api = _median([_rate(tx, r.api_wall_ns) for r in result.repeats])
-    rest = _median([_rate(r.rest.advance.ok, r.rest.advance.wall_ns) for r in result.repeats])
+    api = median([_rate(tx, r.api_wall_ns) for r in result.repeats])
+    rest = median([_rate(r.rest.advance.ok, r.rest.advance.wall_ns) for r in result.repeats])
     return rest / api if api else float("nan")
+
+
+def _latencies(phases: Sequence[Phase]) -> tuple[float, float]:
+    """Median over repeats of p50 and p95, ns."""
+    return (
+        median([_pct(p.latencies_ns, 0.50) for p in phases]),
+        median([_pct(p.latencies_ns, 0.95) for p in phases]),
+    )
 
 
 def _phase_cells(phases: Sequence[Phase], unit: str) -> tuple[float, list[str]]:
     """Median rate, then the cells: rate, p50; p95, min-max rate, CPU server; client."""
     rates = [_rate(p.ok, p.wall_ns) for p in phases]
-    p50 = _median([_pct(p.latencies_ns, 0.50) for p in phases])
-    p95 = _median([_pct(p.latencies_ns, 0.95) for p in phases])
-    rate = _median(rates)
+    p50, p95 = _latencies(phases)
+    rate = median(rates)
     return rate, [
         f"{rate:,.0f} {unit}/s",
         f"{_ms(p50)}; {_ms(p95)}",
@@ -722,12 +703,12 @@ def _phase_cells(phases: Sequence[Phase], unit: str) -> tuple[float, list[str]]:
     ]
 
 
-def rows(result: BackendResult) -> list[list[str]]:
-    """The advance row and the HTTP floor's row of one backend."""
+def detail_rows(result: BackendResult) -> list[list[str]]:
+    """This benchmark's own table: the advance row and the HTTP floor's row of one backend."""
     tx = result.instruments * len(advance.STEPS)
-    api = Samples(tx, [r.api_wall_ns for r in result.repeats])
-    api_lo, api_hi = (1e6 / us for us in reversed(api.spread_us))
-    api_cpu = _median([r.api_cpu_ns / tx / 1000 for r in result.repeats])
+    api_rates = [_rate(tx, r.api_wall_ns) for r in result.repeats]
+    api_rate = median(api_rates)
+    api_cpu = median([r.api_cpu_ns / tx / 1000 for r in result.repeats])
     rate, (rest, latency, spread, cpu) = _phase_cells(
         [r.rest.advance for r in result.repeats], "tx"
     )
@@ -735,10 +716,10 @@ def rows(result: BackendResult) -> list[list[str]]:
         f"{result.name}: advance ({advance.WORKFLOW})",
         f"{result.instruments} x {len(advance.STEPS)} = {tx:,} tx",
         rest,
-        f"{api.median_rate:,.0f} tx/s {api.median_us:,.0f} µs/tx",
-        f"{rate / api.median_rate:.0%}",
+        f"{api_rate:,.0f} tx/s {1e6 / api_rate:,.0f} µs/tx",
+        f"{rate / api_rate:.0%}",
         latency,
-        f"{spread}; {api_lo:,.0f}-{api_hi:,.0f}",
+        f"{spread}; {min(api_rates):,.0f}-{max(api_rates):,.0f}",
         f"{cpu}; {api_cpu:,.0f}",
         str(len(result.errors)),
     ]
@@ -746,7 +727,7 @@ def rows(result: BackendResult) -> list[list[str]]:
     _, (rest, latency, spread, cpu) = _phase_cells(health, "req")
     floor_row = [
         f"{result.name}: GET /healthz (HTTP floor)",
-        f"{_median([p.ok for p in health]):,.0f} req",
+        f"{median([p.ok for p in health]):,.0f} req",
         rest,
         "-",
         "-",
@@ -760,10 +741,9 @@ def rows(result: BackendResult) -> list[list[str]]:
 
 def report(results: Sequence[BackendResult], args: argparse.Namespace) -> None:
     print()
-    for line in machine_lines():
-        print(line)
     print(
-        f"httpx {httpx.__version__}; uvicorn {_version('uvicorn')}; fastapi {_version('fastapi')}"
+        f"httpx {dist_version('httpx')}; uvicorn {dist_version('uvicorn')}; "
+        f"fastapi {dist_version('fastapi')}"
     )
     for result in results:
         if result.skipped:
@@ -797,7 +777,7 @@ def report(results: Sequence[BackendResult], args: argparse.Namespace) -> None:
         "CPU µs/tx server; client; API",
         "errors",
     ]
-    print(render_table(headers, [row for r in done for row in rows(r)]))
+    print(render_table(headers, [row for r in done for row in detail_rows(r)]))
     print()
     for result in done:
         peaks = [r.rest.server_peak_rss for r in result.repeats if r.rest.server_peak_rss]
@@ -827,38 +807,74 @@ def report(results: Sequence[BackendResult], args: argparse.Namespace) -> None:
             print(f"  {line}")
 
 
-def _version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "?"
+def suite_row(result: BackendResult) -> Row:
+    """The suite's row of one backend: REST's wall time per transition with C clients
+    against the Python API's in one thread (ratio = 1 / REST/API)."""
+    tx = result.instruments * len(advance.STEPS)
+    rest_phases = [r.rest.advance for r in result.repeats]
+    server_cpu = [p.server_cpu_ns for p in rest_phases]
+    rest_cpu = (
+        None
+        if any(c is None for c in server_cpu)
+        else [(c or 0) + p.client_cpu_ns for c, p in zip(server_cpu, rest_phases, strict=True)]
+    )
+    rest = Side(
+        f"REST, {result.clients} clients", [p.wall_ns for p in rest_phases], tx, "tx", rest_cpu
+    )
+    api = Side(
+        "Python API, 1 thread",
+        [r.api_wall_ns for r in result.repeats],
+        tx,
+        "tx",
+        [r.api_cpu_ns for r in result.repeats],
+    )
+    p50, p95 = _latencies(rest_phases)
+    health = [r.rest.health for r in result.repeats]
+    health_rate = median([_rate(p.ok, p.wall_ns) for p in health])
+    peaks = [r.rest.server_peak_rss for r in result.repeats if r.rest.server_peak_rss]
+    return Row(
+        workload=f"REST advance ({result.name}, {result.clients} clients)",
+        size=f"{result.instruments:,} x {len(advance.STEPS)} = {tx:,} tx",
+        doctrack=rest,
+        floor=api,
+        peak_bytes=max(peaks) if peaks else None,
+        peak_kind="server RSS",
+        target=1 / TARGET_SHARE if result.name == "sqlite" else None,
+        notes=[
+            f"REST/API {share(result):.0%}",
+            f"p50 {_ms(p50)} ms, p95 {_ms(p95)} ms",
+            f"GET /healthz {health_rate:,.0f} req/s",
+        ],
+        details={"setup_s": result.setup_s, "rest_cpu": "server + client threads"},
+    )
 
 
 # -- main ---------------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.web",
-        description="POST /api/v1/instruments/SLUG/advance with concurrent clients against a "
-        "real 'doctrack serve', beside the Python API's rate in the same run.",
+    p = parser(
+        "python -m bench.web",
+        "POST /api/v1/instruments/SLUG/advance with concurrent clients against a real "
+        "'doctrack serve', beside the Python API's rate in the same run.",
+        repeats=DEFAULT_REPEATS,
+        quick_repeats=QUICK_REPEATS,
+        quick=f"{QUICK_INSTRUMENTS} instruments",
     )
-    parser.add_argument(
+    p.add_argument(
         "--backend",
         choices=("sqlite", "postgres", "both"),
         default="both",
         help="database(s) to run on (default both; PostgreSQL is skipped if unreachable)",
     )
-    parser.add_argument(
+    p.add_argument(
         "--clients",
         type=int,
         default=DEFAULT_CLIENTS,
         metavar="C",
         help=f"concurrent clients (threads), default {DEFAULT_CLIENTS}",
     )
-    parser.add_argument(
+    p.add_argument(
         "--instruments",
         type=int,
         default=None,
@@ -866,60 +882,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"instruments advanced through {len(advance.STEPS)} transitions each "
         f"(default {DEFAULT_INSTRUMENTS}, --quick {QUICK_INSTRUMENTS})",
     )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=None,
-        metavar="R",
-        help=f"timed runs of each side (default {DEFAULT_REPEATS}, --quick {QUICK_REPEATS})",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"{QUICK_INSTRUMENTS} instruments, {QUICK_REPEATS} repeat (CI smoke run)",
-    )
-    parser.add_argument(
+    p.add_argument(
         "--postgres-url",
         default=PG_ADMIN,
         metavar="URL",
         help=f"PostgreSQL server's admin database (default {PG_ADMIN}); the bench creates "
         f"and drops its own databases ({PG_PREFIX}_*) there",
     )
-    args = parser.parse_args(argv)
+    args = resolve(p, p.parse_args(argv))
     if args.instruments is None:
         args.instruments = QUICK_INSTRUMENTS if args.quick else DEFAULT_INSTRUMENTS
-    if args.repeats is None:
-        args.repeats = QUICK_REPEATS if args.quick else DEFAULT_REPEATS
     args.health_requests = QUICK_HEALTH_REQUESTS if args.quick else HEALTH_REQUESTS
     if args.clients < 1:
-        parser.error("--clients must be at least 1")
+        p.error("--clients must be at least 1")
     if args.instruments < args.clients:
-        parser.error("--instruments must be at least --clients (each client needs its own)")
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+        p.error("--instruments must be at least --clients (each client needs its own)")
     return args
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # so that the server is stopped and databases dropped
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        return _main(args)
-    except BenchError as exc:
-        print(f"bench.web: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    return run_main("web", rows, parse_args(argv))
 
 
-def _main(args: argparse.Namespace) -> int:
+def rows(args: argparse.Namespace) -> list[Row]:
     backends: list[Backend] = []
     if args.backend in ("sqlite", "both"):
         backends.append(SqliteBackend())
@@ -936,8 +921,10 @@ def _main(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="doctrack-bench-web-") as tmp:
             results.append(run_backend(backend, Path(tmp), args, secret_key))
     report(results, args)
-    failed = any(r.errors for r in results)
-    return 1 if failed else 0
+    errors = sum(len(r.errors) for r in results)
+    if errors:
+        raise BenchError(f"{errors} request(s) not answered 200 (see above)")
+    return [suite_row(r) for r in results if not r.skipped]
 
 
 if __name__ == "__main__":
