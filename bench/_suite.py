@@ -361,7 +361,7 @@ def environment_lines() -> list[str]:
     ]
 
 
-#: The name the benchmarks used before the suite (bench/_report.py).
+#: The older name of environment_lines (bench.growth uses it).
 machine_lines = environment_lines
 
 
@@ -527,6 +527,42 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     env.update(extra or {})
     return env
+
+
+def pg_unavailable(admin_url: str) -> str | None:
+    """Why the PostgreSQL server at ``admin_url`` cannot be used (its first error line), or
+    None when it answers."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(admin_url, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server is a skip
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+def pg_admin(admin_url: str, statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE) on ``admin_url``."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def pg_database_url(admin_url: str, name: str) -> str:
+    """``admin_url`` with database ``name``, the password kept."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 #: ``python -c PEAK_WRAPPER FILE -m MODULE ARGS...`` (or ``-c CODE ARGS...``) runs the module

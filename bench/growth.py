@@ -47,10 +47,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from bench._report import BenchError, machine_lines, render_table
+from bench._suite import (
+    PEAK_WRAPPER,
+    BenchError,
+    machine_lines,
+    pg_admin,
+    pg_database_url,
+    pg_unavailable,
+    render_table,
+)
 from bench.generate import FIXED_SUMMIT, LIST_STATE, LIST_SUMMIT, NOW, Generated, generate
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
@@ -200,24 +206,10 @@ class PostgresBackend(Backend):
 
     def unavailable(self) -> str | None:
         """Why PostgreSQL cannot be used, or None."""
-        try:
-            engine = create_engine(self.admin_url, connect_args={"connect_timeout": 3})
-            try:
-                with engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-            finally:
-                engine.dispose()
-        except Exception as exc:  # noqa: BLE001 - any failure to reach the server is a skip
-            return str(exc).strip().splitlines()[0]
-        return None
+        return pg_unavailable(self.admin_url)
 
     def _admin(self, statement: str) -> None:
-        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.exec_driver_sql(statement)
-        finally:
-            engine.dispose()
+        pg_admin(self.admin_url, statement)
 
     @contextlib.contextmanager
     def database(self, size: int) -> Iterator[str]:
@@ -225,35 +217,12 @@ class PostgresBackend(Backend):
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self._admin(f'CREATE DATABASE "{name}"')
         try:
-            yield make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+            yield pg_database_url(self.admin_url, name)
         finally:
             self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- running commands ---------------------------------------------------------------------------
-
-
-#: Runs a module (``python -m``) or code (``python -c``), then writes its peak RSS (KiB) to
-#: the file named first. The kernel's ``ru_maxrss`` of a child counts the parent's memory at
-#: fork (this process holds a whole generated world), so the child reads its own ``VmHWM``.
-_PEAK = """\
-import atexit, runpy, sys
-def _peak(path=sys.argv[1]):
-    try:
-        with open("/proc/self/status") as f:
-            kib = next((l.split()[1] for l in f if l.startswith("VmHWM:")), "0")
-    except OSError:
-        kib = "0"
-    with open(path, "w") as out:
-        out.write(kib)
-atexit.register(_peak)
-how, what = sys.argv[2], sys.argv[3]
-sys.argv = [what, *sys.argv[4:]]
-if how == "-c":
-    exec(compile(what, "<string>", "exec"), {"__name__": "__main__"})
-else:
-    runpy.run_module(what, run_name="__main__", alter_sys=True)
-"""
 
 
 def _clean_env() -> dict[str, str]:
@@ -296,7 +265,7 @@ class Runner:
         """Runs ``[python, -m|-c, what, args...]`` once (untimed); its peak RSS in KiB."""
         peak = self.out.with_name("peak.txt")
         peak.unlink(missing_ok=True)
-        self.process([command[0], "-c", _PEAK, str(peak), *command[1:]])
+        self.process([command[0], "-c", PEAK_WRAPPER, str(peak), *command[1:]])
         try:
             return int(peak.read_text(encoding="ascii") or 0)
         except (OSError, ValueError):

@@ -75,7 +75,6 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 import doctrack
 from bench import advance
@@ -90,6 +89,9 @@ from bench._suite import (
     median,
     mib,
     parser,
+    pg_admin,
+    pg_database_url,
+    pg_unavailable,
     proc_status_kib,
     remove_sqlite,
     render_table,
@@ -187,27 +189,14 @@ class PostgresBackend(Backend):
         self.template_name = f"{self.prefix}_template"
 
     def unavailable(self) -> str | None:
-        try:
-            engine = create_engine(self.admin_url, connect_args={"connect_timeout": 3})
-            try:
-                with engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-            finally:
-                engine.dispose()
-        except Exception as exc:  # noqa: BLE001 - any failure to reach the server is a skip
-            return str(exc).strip().splitlines()[0]
-        return None
+        """Why PostgreSQL cannot be used, or None."""
+        return pg_unavailable(self.admin_url)
 
     def _admin(self, statement: str) -> None:
-        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.exec_driver_sql(statement)
-        finally:
-            engine.dispose()
+        pg_admin(self.admin_url, statement)
 
     def _url(self, name: str) -> str:
-        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+        return pg_database_url(self.admin_url, name)
 
     def _drop(self, name: str) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
