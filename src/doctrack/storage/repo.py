@@ -106,7 +106,8 @@ def remove_role(conn: Connection, user_id: int, role: str) -> None:
     )
 
 
-_USER_COLUMNS = (
+#: What :func:`users_of` reads: a user's columns and one of its roles.
+USER_COLUMNS = (
     USER.c.id,
     USER.c.name,
     USER.c.full_name,
@@ -115,16 +116,10 @@ _USER_COLUMNS = (
     USER.c.language,
     USER_ROLE.c.role,
 )
-#: What :func:`users_of` reads: a user's columns and one of its roles.
-USER_COLUMNS = _USER_COLUMNS
 
 
 def users_of(rows: Iterable[Row[Any]]) -> list[UserRecord]:
     """Users from rows of :data:`USER_COLUMNS` (one row per role, or one with no role)."""
-    return _users(rows)
-
-
-def _users(rows: Iterable[Row[Any]]) -> list[UserRecord]:
     grouped: dict[int, tuple[Row[Any], list[str]]] = {}
     for row in rows:
         entry = grouped.setdefault(row.id, (row, []))
@@ -145,26 +140,26 @@ def _users(rows: Iterable[Row[Any]]) -> list[UserRecord]:
 
 
 _GET_USER = (
-    select(*_USER_COLUMNS)
+    select(*USER_COLUMNS)
     .select_from(USER.outerjoin(USER_ROLE, USER_ROLE.c.user_id == USER.c.id))
     .where(USER.c.name == bindparam("p_name"))
 )
 
 
 def get_user(conn: Connection, name: str) -> UserRecord | None:
-    users = _users(conn.execute(_GET_USER, {"p_name": name}))
+    users = users_of(conn.execute(_GET_USER, {"p_name": name}))
     return users[0] if users else None
 
 
 _GET_USER_BY_ID = (
-    select(*_USER_COLUMNS)
+    select(*USER_COLUMNS)
     .select_from(USER.outerjoin(USER_ROLE, USER_ROLE.c.user_id == USER.c.id))
     .where(USER.c.id == bindparam("p_id"))
 )
 
 
 def get_user_by_id(conn: Connection, user_id: int) -> UserRecord | None:
-    users = _users(conn.execute(_GET_USER_BY_ID, {"p_id": user_id}))
+    users = users_of(conn.execute(_GET_USER_BY_ID, {"p_id": user_id}))
     return users[0] if users else None
 
 
@@ -176,11 +171,11 @@ def update_user(conn: Connection, user_id: int, **values: str | None) -> None:
 
 def list_users(conn: Connection) -> list[UserRecord]:
     stmt = (
-        select(*_USER_COLUMNS)
+        select(*USER_COLUMNS)
         .select_from(USER.outerjoin(USER_ROLE, USER_ROLE.c.user_id == USER.c.id))
         .order_by(USER.c.name, USER_ROLE.c.role)
     )
-    return _users(conn.execute(stmt))
+    return users_of(conn.execute(stmt))
 
 
 # -- summits ------------------------------------------------------------------------------
