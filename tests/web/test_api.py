@@ -153,6 +153,29 @@ def test_a_body_that_is_not_json_is_422(site: Site) -> None:
     error(response, 422, "invalid")
 
 
+def test_a_bad_body_names_the_field(site: Site) -> None:
+    draft(site.tracker, "conv")
+    response = site.api("coord").post("/api/v1/instruments/conv/advance", json={"trigger": 7})
+    found = error(response, 422, "invalid")
+    assert [f["field"] for f in found["fields"]] == ["body.trigger"]
+
+
+@pytest.mark.parametrize("token", [None, "dt_" + "x" * 43])
+def test_without_a_valid_token_a_bad_body_or_if_match_is_still_401(
+    site: Site, token: str | None
+) -> None:
+    """The token is checked before the body and the headers are read: an outsider learns
+    nothing about what the route accepts."""
+    draft(site.tracker, "conv")
+    before = site.tracker.show("conv")
+    headers = {"If-Match": "seven"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    response = site.client(headers=headers).post(
+        "/api/v1/instruments/conv/advance", content=b"{not json"
+    )
+    error(response, 401, "unauthenticated")
+    assert site.tracker.show("conv") == before
+
+
 @pytest.mark.parametrize(
     "query", ["limit=501", "limit=-1", "offset=-1", "limit=ten", "status=lost"]
 )

@@ -68,12 +68,14 @@ def create_app(
         redoc_url=None,
     )
     app.state.web = web
+    # The API first: a request is matched against the routes in this order.
+    app.include_router(api.hot)
+    app.include_router(api.router)
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(summit.router)
     app.include_router(instrument.router)
     app.include_router(workflows.router)
-    app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_openapi(app)
     _add_error_answers(app)
@@ -118,7 +120,7 @@ def _either_user(
 def _add_openapi(app: FastAPI) -> None:
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(user: Annotated[UserRecord, Depends(_either_user)]) -> dict[str, Any]:
-        return app.openapi()
+        return api.with_hot_bodies(app.openapi())
 
 
 def _is_api(request: Request) -> bool:

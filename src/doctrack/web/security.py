@@ -124,6 +124,12 @@ def token_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> UserRecord:
     """Dependency of every API route: the user of the bearer token, else 401."""
+    return user_of_credentials(web, credentials)
+
+
+def user_of_credentials(web: Web, credentials: HTTPAuthorizationCredentials | None) -> UserRecord:
+    """The user of a bearer token, else :class:`TokenRequired` (reads the database: call it
+    in a worker thread)."""
     if credentials is None:
         raise TokenRequired("sign in with an API token: Authorization: Bearer TOKEN")
     user = web.accounts.user_for_token(credentials.credentials.strip())
@@ -134,4 +140,7 @@ def token_user(
 
 SessionUser = Annotated[UserRecord, Depends(session_user)]
 TokenUser = Annotated[UserRecord, Depends(token_user)]
+#: The bearer credentials alone, read on the event loop; check them with
+#: :func:`user_of_credentials` in the route's own worker thread.
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 Csrf = Depends(check_csrf)
