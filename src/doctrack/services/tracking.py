@@ -42,8 +42,9 @@ from doctrack.services.views import (
     SummitView,
     TransitionResult,
 )
+from doctrack.storage import chain, repo
 from doctrack.storage import reminders as reminder_store
-from doctrack.storage import repo
+from doctrack.storage.chain import EventContent
 from doctrack.storage.db import Database
 from doctrack.storage.records import InstrumentRecord, SummitRecord, UserRecord
 from doctrack.timerules import zone
@@ -294,14 +295,15 @@ class Tracker:
                 tz=tz,
                 at=self.clock.now(),
             )
-            repo.insert_event(
-                conn,
+            content = EventContent(
                 at=self.clock.now(),
                 actor=actor,
                 kind=EventKind.SUMMIT_CREATED,
-                summit_id=summit_id,
                 payload=_payload(starts=starts.isoformat(), ends=ends.isoformat(), tz=tz),
             )
+            link = chain.next_link(None, chain.SUMMIT, summit_id, 1, content)
+            repo.insert_event(conn, summit_id=summit_id, content=content, link=link)
+            repo.set_summit_head(conn, summit_id, link.hash)
             created = repo.get_summit(conn, summit_id)
             self._planner(conn).plan_summit(created)
             return _summit_view(created)
@@ -345,8 +347,24 @@ class Tracker:
             summit = self._summit(conn, slug, for_update=True)
             summit_moves.check_version(summit, expect_version)
             starts, new_ends = summit_moves.new_dates(summit, starts, ends)
-            if not repo.move_summit(conn, summit.id, summit.version, starts, new_ends):
+            content = EventContent(
+                at=self.clock.now(),
+                actor=as_user,
+                kind=EventKind.SUMMIT_MOVED,
+                comment=comment,
+                payload=_payload(
+                    before={"starts": summit.starts.isoformat(), "ends": summit.ends.isoformat()},
+                    after={"starts": starts.isoformat(), "ends": new_ends.isoformat()},
+                ),
+            )
+            link = chain.next_link(
+                summit.chain_head, chain.SUMMIT, summit.id, summit.version + 1, content
+            )
+            if not repo.move_summit(
+                conn, summit.id, summit.version, starts, new_ends, chain_head=link.hash
+            ):
                 raise RefusedError(f"conflict: summit {slug!r} changed meanwhile; try again")
+            repo.insert_event(conn, summit_id=summit.id, content=content, link=link)
             moved = repo.get_summit(conn, summit.id)
             planner = self._planner(conn)
             for instrument_id in repo.instrument_ids_for_summit(conn, summit.id):
@@ -354,18 +372,6 @@ class Tracker:
                 self._recompute_deadlines(conn, instrument, moved)
                 planner.plan_instrument(self.workflows.get(instrument.workflow), instrument, moved)
             planner.plan_summit(moved)
-            repo.insert_event(
-                conn,
-                at=self.clock.now(),
-                actor=as_user,
-                kind=EventKind.SUMMIT_MOVED,
-                summit_id=summit.id,
-                comment=comment,
-                payload=_payload(
-                    before={"starts": summit.starts.isoformat(), "ends": summit.ends.isoformat()},
-                    after={"starts": starts.isoformat(), "ends": new_ends.isoformat()},
-                ),
-            )
             return _summit_view(moved)
 
     # -- instruments ----------------------------------------------------------------------
@@ -422,13 +428,10 @@ class Tracker:
                 instrument_id,
                 due_times(wf, starts=target.starts, ends=target.ends, tz=target.tz),
             )
-            repo.insert_event(
-                conn,
+            content = EventContent(
                 at=now,
                 actor=actor,
                 kind=EventKind.CREATED,
-                instrument_id=instrument_id,
-                to_state=None,
                 payload=_payload(
                     summit=target.slug,
                     workflow=wf.name,
@@ -436,6 +439,9 @@ class Tracker:
                     depends_on=list(dict.fromkeys(depends_on)),
                 ),
             )
+            link = chain.next_link(None, chain.INSTRUMENT, instrument_id, 1, content)
+            repo.insert_event(conn, instrument_id=instrument_id, content=content, link=link)
+            repo.set_instrument_head(conn, instrument_id, link.hash)
             created = repo.get_instrument_by_id(conn, instrument_id)
             self._planner(conn).plan_instrument(wf, created, target)
             return self._view(conn, created)
@@ -572,17 +578,20 @@ class Tracker:
                 roles=_effective_roles(user, r),
                 actor=as_user,
             )
-            self._bump(conn, r, state=taken.dest, state_since=now)
-            repo.insert_event(
+            self._change(
                 conn,
-                at=now,
-                actor=as_user,
-                kind=EventKind.TRANSITION,
-                instrument_id=r.id,
-                trigger=trigger,
-                from_state=r.state,
-                to_state=taken.dest,
-                comment=comment,
+                r,
+                EventContent(
+                    at=now,
+                    actor=as_user,
+                    kind=EventKind.TRANSITION,
+                    trigger=trigger,
+                    from_state=r.state,
+                    to_state=taken.dest,
+                    comment=comment,
+                ),
+                state=taken.dest,
+                state_since=now,
             )
             if wf.states[taken.dest].due is not None:
                 repo.mark_deadline_met(conn, r.id, taken.dest, now)
@@ -634,17 +643,20 @@ class Tracker:
                 at=now,
                 note=note,
             )
-            self._bump(conn, r, revision_id=revision_id, revision_number=number)
-            repo.insert_event(
+            self._change(
                 conn,
-                at=now,
-                actor=as_user,
-                kind=EventKind.REVISION,
-                instrument_id=r.id,
-                comment=note,
-                payload=_payload(
-                    number=number, filename=filename, sha256=digest, size=len(content)
+                r,
+                EventContent(
+                    at=now,
+                    actor=as_user,
+                    kind=EventKind.REVISION,
+                    comment=note,
+                    payload=_payload(
+                        number=number, filename=filename, sha256=digest, size=len(content)
+                    ),
                 ),
+                revision_id=revision_id,
+                revision_number=number,
             )
             return number
 
@@ -703,19 +715,20 @@ class Tracker:
                 on_behalf=not own,
                 at=now,
             )
-            self._bump(conn, r)
-            repo.insert_event(
+            self._change(
                 conn,
-                at=now,
-                actor=as_user,
-                kind=EventKind.POSITION,
-                instrument_id=r.id,
-                comment=comment,
-                payload=_payload(
-                    party=party,
-                    stance=parsed.value,
-                    revision=r.revision_number,
-                    on_behalf=not own,
+                r,
+                EventContent(
+                    at=now,
+                    actor=as_user,
+                    kind=EventKind.POSITION,
+                    comment=comment,
+                    payload=_payload(
+                        party=party,
+                        stance=parsed.value,
+                        revision=r.revision_number,
+                        on_behalf=not own,
+                    ),
                 ),
             )
 
@@ -738,19 +751,21 @@ class Tracker:
             repo.lock_summits(conn, {r.summit_id, target.id})
             target = repo.get_summit(conn, target.id)
             before = repo.get_summit(conn, r.summit_id)
-            self._bump(conn, r, summit_id=target.id)
+            self._change(
+                conn,
+                r,
+                EventContent(
+                    at=self.clock.now(),
+                    actor=as_user,
+                    kind=EventKind.RETARGET,
+                    comment=reason,
+                    payload=_payload(from_summit=before.slug, to_summit=target.slug),
+                ),
+                summit_id=target.id,
+            )
             self._recompute_deadlines(conn, r, target)
             self._planner(conn).plan_instrument(
                 self.workflows.get(r.workflow), repo.get_instrument_by_id(conn, r.id), target
-            )
-            repo.insert_event(
-                conn,
-                at=self.clock.now(),
-                actor=as_user,
-                kind=EventKind.RETARGET,
-                instrument_id=r.id,
-                comment=reason,
-                payload=_payload(from_summit=before.slug, to_summit=target.slug),
             )
             return self._view(conn, repo.get_instrument_by_id(conn, r.id))
 
@@ -850,10 +865,17 @@ class Tracker:
             if r.workflow in every or (r.workflow in led and r.lead_party == delegate_of):
                 planner.plan_instrument(self.workflows.get(r.workflow), r, summits[r.summit_id])
 
-    def _bump(self, conn: Connection, r: InstrumentRecord, **values: Any) -> None:
-        if not repo.change_instrument(conn, r.id, r.version, **values):
+    def _change(
+        self, conn: Connection, r: InstrumentRecord, content: EventContent, **values: Any
+    ) -> None:
+        """Apply ``values`` to the instrument, raise its version by one and append the event
+        to its chain: the new head is set by the same UPDATE, the event's ``seq`` is the new
+        version. A concurrent change (another version) is a conflict."""
+        link = chain.next_link(r.chain_head, chain.INSTRUMENT, r.id, r.version + 1, content)
+        if not repo.change_instrument(conn, r.id, r.version, chain_head=link.hash, **values):
             current = repo.get_instrument_by_id(conn, r.id)
             raise ConflictError(r.slug, current.state, current.version, r.version)
+        repo.insert_event(conn, instrument_id=r.id, content=content, link=link)
 
     def _refuse_if_final(self, r: InstrumentRecord, action: str) -> None:
         wf = self.workflows.get(r.workflow)

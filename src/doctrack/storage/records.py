@@ -33,6 +33,8 @@ class SummitRecord:
     ends: date
     tz: str
     version: int
+    #: hash of the summit's last event; None before its first
+    chain_head: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +52,8 @@ class InstrumentRecord:
     version: int
     state_since: datetime
     created_at: datetime
+    #: hash of the instrument's last event; None before its first
+    chain_head: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +101,9 @@ class EventRecord:
     to_state: str | None
     comment: str | None
     payload: str | None
+    seq: int
+    prev_hash: str
+    hash: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

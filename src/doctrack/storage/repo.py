@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
+from doctrack.storage.chain import EventContent, Link
 from doctrack.storage.records import (
     DeadlineRecord,
     EventRecord,
@@ -191,6 +192,7 @@ def _summit(row: Row[Any]) -> SummitRecord:
         ends=row.ends,
         tz=row.tz,
         version=row.version,
+        chain_head=row.chain_head,
     )
 
 
@@ -246,14 +248,22 @@ def list_summits(conn: Connection) -> list[SummitRecord]:
     ]
 
 
-def move_summit(conn: Connection, summit_id: int, version: int, starts: date, ends: date) -> bool:
-    """Set new dates if the summit is still at ``version``; False if it changed meanwhile."""
+def move_summit(
+    conn: Connection, summit_id: int, version: int, starts: date, ends: date, *, chain_head: str
+) -> bool:
+    """Set new dates and the new head of its event chain if the summit is still at
+    ``version``; False if it changed meanwhile."""
     result = conn.execute(
         update(SUMMIT)
         .where(and_(SUMMIT.c.id == summit_id, SUMMIT.c.version == version))
-        .values(starts=starts, ends=ends, version=SUMMIT.c.version + 1)
+        .values(starts=starts, ends=ends, version=SUMMIT.c.version + 1, chain_head=chain_head)
     )
     return result.rowcount == 1
+
+
+def set_summit_head(conn: Connection, summit_id: int, chain_head: str) -> None:
+    """The head of a new summit's event chain (its first event's hash)."""
+    conn.execute(update(SUMMIT).where(SUMMIT.c.id == summit_id).values(chain_head=chain_head))
 
 
 # -- instruments --------------------------------------------------------------------------
@@ -274,6 +284,7 @@ def instrument_record(row: Row[Any]) -> InstrumentRecord:
         version=row.version,
         state_since=row.state_since,
         created_at=row.created_at,
+        chain_head=row.chain_head,
     )
 
 
@@ -370,11 +381,19 @@ def _change_statement(columns: tuple[str, ...]) -> Any:
 
 
 def change_instrument(conn: Connection, instrument_id: int, version: int, **values: Any) -> bool:
-    """Apply ``values`` and raise the version by one if still at ``version``."""
+    """Apply ``values`` (with the new ``chain_head``) and raise the version by one if still
+    at ``version``."""
     params = {f"p_{c}": v for c, v in values.items()}
     params.update(p_id=instrument_id, p_version=version, p_new_version=version + 1)
     result = conn.execute(_change_statement(tuple(sorted(values))), params)
     return result.rowcount == 1
+
+
+def set_instrument_head(conn: Connection, instrument_id: int, chain_head: str) -> None:
+    """The head of a new instrument's event chain (its first event's hash)."""
+    conn.execute(
+        update(INSTRUMENT).where(INSTRUMENT.c.id == instrument_id).values(chain_head=chain_head)
+    )
 
 
 # -- dependencies -------------------------------------------------------------------------
@@ -668,30 +687,29 @@ _INSERT_EVENT = insert(EVENT)
 def insert_event(
     conn: Connection,
     *,
-    at: datetime,
-    actor: str,
-    kind: str,
+    content: EventContent,
+    link: Link,
     instrument_id: int | None = None,
     summit_id: int | None = None,
-    trigger: str | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    comment: str | None = None,
-    payload: str | None = None,
 ) -> None:
+    """Append an event to its subject's chain; ``link`` is from
+    :func:`doctrack.storage.chain.next_link` over the same ``content``."""
     conn.execute(
         _INSERT_EVENT,
         {
             "instrument_id": instrument_id,
             "summit_id": summit_id,
-            "at": at,
-            "actor": actor,
-            "kind": kind,
-            "trigger": trigger,
-            "from_state": from_state,
-            "to_state": to_state,
-            "comment": comment,
-            "payload": payload,
+            "at": content.at,
+            "actor": content.actor,
+            "kind": content.kind,
+            "trigger": content.trigger,
+            "from_state": content.from_state,
+            "to_state": content.to_state,
+            "comment": content.comment,
+            "payload": content.payload,
+            "seq": link.seq,
+            "prev_hash": link.prev_hash,
+            "hash": link.hash,
         },
     )
 

@@ -63,6 +63,8 @@ class Summit(SQLModel, table=True):
     tz: str = Field(max_length=64)
     version: int = Field(default=1)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    #: hash of the summit's last event (doctrack.storage.chain); None before the first (0005)
+    chain_head: str | None = Field(default=None, max_length=64)
 
 
 class Instrument(SQLModel, table=True):
@@ -88,6 +90,9 @@ class Instrument(SQLModel, table=True):
     version: int = Field(default=1)
     state_since: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    #: hash of the instrument's last event (doctrack.storage.chain); None before the first
+    #: (0005). Set in the UPDATE that raises the version, so it costs no statement.
+    chain_head: str | None = Field(default=None, max_length=64)
 
 
 class Dependency(SQLModel, table=True):
@@ -147,7 +152,11 @@ class Deadline(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """Append-only history of instruments and summits."""
+    """Append-only history of instruments and summits; triggers refuse UPDATE and DELETE.
+
+    Each event is a link of its subject's hash chain (doctrack.storage.chain): ``seq`` is its
+    place in the chain, from 1, ``prev_hash`` the previous event's ``hash`` (0005).
+    """
 
     __tablename__ = "event"
     __table_args__ = (
@@ -166,6 +175,9 @@ class Event(SQLModel, table=True):
     to_state: str | None = Field(default=None, max_length=64)
     comment: str | None = Field(default=None, sa_type=Text)
     payload: str | None = Field(default=None, sa_type=Text)
+    seq: int
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
 
 
 class Reminder(SQLModel, table=True):
