@@ -19,6 +19,7 @@ _COMMANDS = {
     "summit": "doctrack.cli.admin:summit",
     "doc": "doctrack.cli.docs:doc",
     "deadlines": "doctrack.cli.docs:deadlines",
+    "audit": "doctrack.cli.audit:audit",
     "calendar": "doctrack.cli.calendar:calendar",
     "workflow": "doctrack.cli.workflow:workflow",
     "demo": "doctrack.cli.demo:demo",
@@ -26,6 +27,8 @@ _COMMANDS = {
     "scheduler": "doctrack.cli.reminders:scheduler",
     "report": "doctrack.cli.report:report",
     "serve": "doctrack.cli.web:serve",
+    "export": "doctrack.cli.backup:export_command",
+    "import": "doctrack.cli.backup:import_command",
 }
 
 
@@ -94,7 +97,8 @@ def root(
     """Track draft international agreements from first draft to adoption at a summit.
 
     Exit codes: 0 done, 1 refused (not allowed, guard failed, conflict, not found),
-    2 bad usage or input, 3 internal error.
+    2 bad usage or input, 3 internal error or the database failed (connection lost,
+    locked, read-only, full).
     """
     ctx.obj = AppContext(database_url=database_url, config_file=config_file, now=now)
     ctx.call_on_close(ctx.obj.close)
