@@ -13,10 +13,15 @@ CLI exit code it maps to::
     │   ├── AlreadyExistsError             a slug, code or name is taken
     │   ├── AuthError                      wrong user name or password
     │   └── ThrottledError                 too many failed logins for a user name
-    └── UsageError (ValueError, exit 2)    bad input
-        ├── WorkflowDefinitionError        a workflow file is wrong (file, line, key)
-        ├── ConfigError                    a setting is missing or malformed
-        └── DatabaseNotReadyError          the schema is missing or out of date
+    ├── UsageError (ValueError, exit 2)    bad input
+    │   ├── WorkflowDefinitionError        a workflow file is wrong (file, line, key)
+    │   ├── ConfigError                    a setting is missing or malformed
+    │   └── DatabaseNotReadyError          the schema is missing or out of date
+    └── DatabaseFailedError (exit 3)       the database could not do it; nothing was changed
+        ├── ConnectionLostError            the connection dropped (server restart, network)
+        ├── DatabaseBusyError              another process held the lock too long
+        ├── ReadOnlyDatabaseError          the database (file) does not accept writes
+        └── DiskFullError                  no room left for the change
 """
 
 from __future__ import annotations
@@ -159,3 +164,26 @@ class ConfigError(UsageError):
 
 class DatabaseNotReadyError(UsageError):
     """The database has no schema, or an older one."""
+
+
+class DatabaseFailedError(DoctrackError):
+    """The database could not carry out the operation, for a reason outside the request
+    (``storage.db`` translates the driver's error into one of the subclasses)."""
+
+    exit_code = 3
+
+
+class ConnectionLostError(DatabaseFailedError):
+    """The connection to the database dropped; the transaction was rolled back."""
+
+
+class DatabaseBusyError(DatabaseFailedError):
+    """Another process kept the database locked for longer than the busy timeout."""
+
+
+class ReadOnlyDatabaseError(DatabaseFailedError):
+    """The database, or the file it lives in, accepts no writes."""
+
+
+class DiskFullError(DatabaseFailedError):
+    """The database has no room left for the change."""

@@ -3,8 +3,10 @@
 The scheduler keeps nothing of its own: every reminder, its time and its state are rows in
 the database, so stopping or restarting it loses nothing. It runs the dispatcher at once,
 then every ``interval`` seconds; a run that takes longer than the interval is not
-overlapped by the next (``max_instances=1``, missed runs coalesced). SIGTERM or SIGINT
-stops it after the batch in flight.
+overlapped by the next (``max_instances=1``, missed runs coalesced). A run the database
+fails (connection lost in a server restart, locked, full) is logged in one line and the
+next run tries again on a fresh connection. SIGTERM or SIGINT stops it after the batch in
+flight.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from doctrack.errors import DatabaseFailedError
 from doctrack.services.reminders import Dispatcher, RunReport
 
 
@@ -38,7 +41,13 @@ def run_scheduler(
     failures = 0
 
     def dispatch() -> None:
-        report: RunReport = dispatcher.run()
+        nonlocal failures
+        try:
+            report: RunReport = dispatcher.run()
+        except DatabaseFailedError as exc:
+            failures += 1
+            log(f"dispatcher run failed: {exc}; next run in {interval:g} s")
+            return
         if report.claimed:
             log(f"dispatcher: {report.summary()}")
         for error in report.errors:

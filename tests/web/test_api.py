@@ -10,6 +10,7 @@ import httpx
 import pytest
 from web_support import Site, add, draft, to_agreed
 
+from doctrack.errors import ConnectionLostError, DiskFullError
 from doctrack.web.headers import REPORT_CSP
 
 
@@ -174,6 +175,30 @@ def test_without_a_valid_token_a_bad_body_or_if_match_is_still_401(
     )
     error(response, 401, "unauthenticated")
     assert site.tracker.show("conv") == before
+
+
+@pytest.mark.parametrize(
+    ("failure", "retry"),
+    [
+        (ConnectionLostError("database connection lost; nothing was changed, try again"), "5"),
+        (DiskFullError("the database is full: free some space"), None),
+    ],
+)
+def test_a_failed_database_is_503_with_its_one_line(
+    site: Site, monkeypatch: pytest.MonkeyPatch, failure: Exception, retry: str | None
+) -> None:
+    """storage.db turns the driver's errors into these (tests/faults); the API says 503,
+    with Retry-After when trying again may help."""
+    draft(site.tracker, "conv")
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise failure
+
+    monkeypatch.setattr(site.tracker, "advance", fail)
+    response = site.api("coord").post("/api/v1/instruments/conv/advance", json={"trigger": "x"})
+    found = error(response, 503, "database_unavailable")
+    assert found["message"] == str(failure)
+    assert response.headers.get("Retry-After") == retry
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,16 @@
-"""Engine and transactions. SQLite: WAL, a busy timeout, ``BEGIN IMMEDIATE`` for writers."""
+"""Engine and transactions. SQLite: WAL, a busy timeout, ``BEGIN IMMEDIATE`` for writers.
+
+Driver errors that say the database itself failed (connection lost, locked too long,
+read-only, full) become :class:`~doctrack.errors.DatabaseFailedError` subclasses here, in
+:func:`database_failure`, and nowhere else."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +19,28 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DataError,
+    DBAPIError,
     IntegrityError,
     OperationalError,
     ProgrammingError,
 )
 
-from doctrack.errors import DatabaseNotReadyError, RefusedError, UsageError
+from doctrack.errors import (
+    ConnectionLostError,
+    DatabaseBusyError,
+    DatabaseFailedError,
+    DatabaseNotReadyError,
+    DiskFullError,
+    ReadOnlyDatabaseError,
+    RefusedError,
+    UsageError,
+)
 
 #: The Alembic revision this code expects; a test checks it is the migrations' head.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 _WRITE = "doctrack_write"
+#: The first words of what the event table's triggers answer an UPDATE or DELETE with.
+APPEND_ONLY = "event history is append-only"
 
 
 class Database:
@@ -37,15 +56,29 @@ class Database:
         if self.dialect not in {"sqlite", "postgresql"}:
             raise UsageError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
         kwargs: dict[str, Any] = {}
+        #: The SQLite file, to tell a full or read-only disk from other I/O errors.
+        self.sqlite_file: Path | None = None
         if self.is_sqlite:
             database = parsed.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                self.sqlite_file = Path(database)
             kwargs["connect_args"] = {"timeout": busy_timeout}
+        else:
+            # A server restart leaves dead connections in the pool: test each on checkout.
+            kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _sqlite_setup(self.engine, busy_timeout)
         self._checked = False
+        # SQLite has one writer at a time. Its busy handler makes a waiting writer sleep
+        # (1, 2, 5, 10 ... ms) and poll, so threads of one process that queue for the lock
+        # there lose most of their time asleep after it was freed; they queue here instead
+        # and each starts the moment the previous one commits. Other processes still wait
+        # in SQLite's busy handler. Reentrant, so a nested write fails as it always did.
+        self._writer: AbstractContextManager[object] = (
+            threading.RLock() if self.is_sqlite else nullcontext()
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -55,8 +88,14 @@ class Database:
     def read(self) -> Iterator[Connection]:
         """A read transaction (deferred on SQLite)."""
         self._check_schema()
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except DBAPIError as exc:
+            failure = database_failure(exc, sqlite_file=self.sqlite_file)
+            if failure is None:
+                raise
+            raise failure from exc
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -64,30 +103,47 @@ class Database:
         reads made of several queries (reports, exports). SQLite in WAL mode gives a
         deferred transaction that already; PostgreSQL needs REPEATABLE READ."""
         self._check_schema()
-        with self.engine.connect() as plain:
-            conn = plain
-            if not self.is_sqlite:
-                conn = plain.execution_options(
-                    isolation_level="REPEATABLE READ", postgresql_readonly=True
-                )
-            with conn.begin():
-                yield conn
+        try:
+            with self.engine.connect() as plain:
+                conn = plain
+                if not self.is_sqlite:
+                    conn = plain.execution_options(
+                        isolation_level="REPEATABLE READ", postgresql_readonly=True
+                    )
+                with conn.begin():
+                    yield conn
+        except DBAPIError as exc:
+            failure = database_failure(exc, sqlite_file=self.sqlite_file)
+            if failure is None:
+                raise
+            raise failure from exc
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction: all or nothing. On SQLite it takes the write lock at once."""
         self._check_schema()
-        with self.engine.connect() as plain:
-            conn = plain.execution_options(**{_WRITE: True})
-            try:
+        committing = False
+        try:
+            with self._writer, self.engine.connect() as plain:
+                conn = plain.execution_options(**{_WRITE: True})
                 with conn.begin():
                     yield conn
-            except IntegrityError as exc:
-                # A concurrent writer inserted the same key first (PostgreSQL).
-                raise RefusedError(f"conflict with a concurrent change: {_reason(exc)}") from None
-            except DataError as exc:
-                # A value the use case did not check (too long, out of range): nothing written.
-                raise UsageError(f"value refused by the database: {_reason(exc)}") from None
+                    committing = True
+        except IntegrityError as exc:
+            reason = _reason(exc)
+            if APPEND_ONLY in reason:
+                # The event triggers (migration 0005): history is never rewritten.
+                raise RefusedError(reason) from None
+            # A concurrent writer inserted the same key first (PostgreSQL).
+            raise RefusedError(f"conflict with a concurrent change: {reason}") from None
+        except DataError as exc:
+            # A value the use case did not check (too long, out of range): nothing written.
+            raise UsageError(f"value refused by the database: {_reason(exc)}") from None
+        except DBAPIError as exc:
+            failure = database_failure(exc, committing=committing, sqlite_file=self.sqlite_file)
+            if failure is None:
+                raise
+            raise failure from exc
 
     def _check_schema(self) -> None:
         if self._checked:
@@ -96,6 +152,9 @@ class Database:
             with self.engine.connect() as conn:
                 found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except (OperationalError, ProgrammingError) as exc:
+            failure = database_failure(exc, sqlite_file=self.sqlite_file)
+            if failure is not None and not isinstance(failure, ConnectionLostError):
+                raise failure from exc
             if _is_connection_error(exc):
                 raise DatabaseNotReadyError(
                     f"cannot connect to the database: {_reason(exc)}"
@@ -112,6 +171,69 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+#: SQLSTATE classes and codes (PostgreSQL) that mean the connection is gone.
+_PG_LOST = ("08", "57P01", "57P02", "57P03")
+_SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+#: Free bytes below which an I/O error on a SQLite file is taken for a full disk.
+_NEARLY_FULL = 256 * 1024
+
+
+def database_failure(
+    exc: DBAPIError, *, committing: bool = False, sqlite_file: Path | None = None
+) -> DatabaseFailedError | None:
+    """The doctrack error for a driver error that says the database failed, else None.
+
+    ``committing``: the error came from the COMMIT itself, so the server may have kept the
+    change (only a lost connection can leave that in doubt). ``sqlite_file``: where SQLite
+    keeps the database, looked at when SQLite only says "disk I/O error" or "unable to
+    open" (a full disk, a read-only folder)."""
+    orig = exc.orig
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    sqlite_name = str(getattr(orig, "sqlite_errorname", None) or "")
+    if exc.connection_invalidated or sqlstate.startswith(_PG_LOST):
+        if committing:
+            return ConnectionLostError(
+                "database connection lost while committing; the change may or may not "
+                "have been saved: check before trying again"
+            )
+        return ConnectionLostError("database connection lost; nothing was changed, try again")
+    if sqlite_name.startswith(_SQLITE_BUSY) or sqlstate == "55P03":
+        return DatabaseBusyError(
+            "the database is locked by another process; nothing was changed, try again"
+        )
+    if sqlite_name.startswith("SQLITE_READONLY") or sqlstate == "25006":
+        return ReadOnlyDatabaseError(
+            f"the database is read-only ({_reason(exc)}); nothing was changed"
+        )
+    if sqlite_name == "SQLITE_FULL" or sqlstate == "53100":
+        return DiskFullError(
+            f"the database is full ({_reason(exc)}); nothing was changed: free some space"
+        )
+    if sqlite_file is not None and sqlite_name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")):
+        return _sqlite_disk_failure(sqlite_file)
+    return None
+
+
+def _sqlite_disk_failure(file: Path) -> DatabaseFailedError | None:
+    """A full or read-only disk under ``file``, which SQLite reports as a plain I/O error
+    or "unable to open" (WAL mode writes ``-wal`` and ``-shm`` files beside the database)."""
+    folder = file.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return None
+    if free < _NEARLY_FULL:
+        return DiskFullError(
+            f"the disk holding {file} is full; nothing was changed: free some space"
+        )
+    if file.exists() and not os.access(folder, os.W_OK):
+        return ReadOnlyDatabaseError(
+            f"the database is read-only: its folder {folder} does not accept writes "
+            "(SQLite needs to write its -wal and -shm files there); nothing was changed"
+        )
+    return None
 
 
 def _is_connection_error(exc: Exception) -> bool:

@@ -15,6 +15,9 @@
 | ``ThrottledError`` | 429 | ``throttled`` (with ``Retry-After``) |
 | ``UsageError``, a malformed request | 422 | ``invalid`` |
 | a PDF report, WeasyPrint missing on the server | 501 | ``not_implemented`` |
+| ``DatabaseFailedError`` (lost, locked, read-only, full) | 503 | ``database_unavailable`` |
+
+A 503 carries ``Retry-After`` when trying again may help (connection lost, locked).
 
 A refusal by the workflow (a guard, a trigger not possible now, a final state) is 409, not
 422: the request is well formed and would succeed against another state of the instrument,
@@ -31,6 +34,9 @@ from doctrack.errors import (
     AlreadyExistsError,
     AuthError,
     ConflictError,
+    ConnectionLostError,
+    DatabaseBusyError,
+    DatabaseFailedError,
     DoctrackError,
     GuardFailedError,
     InvalidTriggerError,
@@ -98,6 +104,15 @@ def problem_for(exc: DoctrackError) -> Problem:
         return Problem(status=409, code="refused", message=message)
     if isinstance(exc, UsageError):
         return Problem(status=422, code="invalid", message=message)
+    if isinstance(exc, DatabaseFailedError):
+        # Not the request's fault: the same request may well succeed in a moment.
+        retry = isinstance(exc, (ConnectionLostError, DatabaseBusyError))
+        return Problem(
+            status=503,
+            code="database_unavailable",
+            message=message,
+            headers={"Retry-After": "5"} if retry else None,
+        )
     return Problem(status=500, code="internal", message="internal error")
 
 
