@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 import doctrack
 from doctrack.clock import FixedClock
@@ -31,6 +31,8 @@ from doctrack.services.notify import Delivery, Outcome
 from doctrack.services.report_render import ReportWriter
 from doctrack.services.status import StatusReports
 from doctrack.services.tracking import Tracker
+from doctrack.storage import reminders as reminder_store
+from doctrack.storage.tables import SUMMIT
 from doctrack.wiring import make_dispatcher
 from helpers import ROOT, WORKFLOWS
 
@@ -254,3 +256,28 @@ def test_the_changes_of_a_summit_are_found_through_the_summit(
     assert "ix_event_summit" in text, text
     assert "ix_event_instrument" in text, text
     assert "ix_event_at" not in text, text
+
+
+def test_a_summits_own_reminders_are_found_by_summit_and_kind(
+    world: tuple[Tracker, Generated],
+) -> None:
+    """Moving a summit re-plans its summit reminders: found through (summit_id, kind), not
+    by reading every deadline reminder of the summit's instruments."""
+    tracker, _ = world
+    summit = tracker.list_summits()[0]
+
+    def summit_reminders(t: Tracker) -> Any:
+        with t.db.read() as conn:
+            summit_id = conn.execute(
+                select(SUMMIT.c.id).where(SUMMIT.c.slug == summit.slug)
+            ).scalar_one()
+            return reminder_store.for_summit(conn, summit_id)
+
+    [statement] = [s for s in capture(tracker, summit_reminders) if "FROM reminder" in s.sql]
+    _, plan = full_scans(tracker, statement)
+    text = "\n".join(plan)
+    if tracker.db.is_sqlite:
+        assert "ix_reminder_summit_kind (summit_id=? AND kind=?)" in text, text
+    else:
+        conditions = "\n".join(line for line in plan if "Index Cond" in line)
+        assert "summit_id" in conditions and "kind" in conditions, text

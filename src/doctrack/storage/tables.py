@@ -195,7 +195,7 @@ class Reminder(SQLModel, table=True):
         Index("ix_reminder_ready", "status", "next_attempt_at"),
         Index("ix_reminder_instrument", "instrument_id", "status"),
         Index("ix_reminder_deadline", "deadline_id", "status"),
-        Index("ix_reminder_summit", "summit_id"),
+        Index("ix_reminder_summit_kind", "summit_id", "kind"),
         Index("ix_reminder_kind_send_at", "kind", "send_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
