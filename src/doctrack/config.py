@@ -47,6 +47,18 @@ def _to_positive_int(raw: object) -> int:
     return value
 
 
+#: The largest upload limit that can be set, in MiB: the tracker refuses larger drafts
+#: whatever the setting (``doctrack.services.tracking.MAX_REVISION_BYTES``).
+MAX_UPLOAD_MIB = 50
+
+
+def _to_upload_mib(raw: object) -> int:
+    value = _to_positive_int(raw)
+    if value > MAX_UPLOAD_MIB:
+        raise ValueError(f"expected at most {MAX_UPLOAD_MIB} (MiB), got {value}")
+    return value
+
+
 def _to_str(raw: object) -> str:
     if not isinstance(raw, str | int | float):
         raise TypeError("expected a string")
@@ -250,6 +262,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Key that signs the web UI's session cookies (32 characters or more); unset: a random "
         "key made once into var/secret_key next to the database",
     ),
+    Setting(
+        "max_upload_mib",
+        _to_upload_mib,
+        MAX_UPLOAD_MIB,
+        f"Largest draft the web UI accepts, in MiB (1 to {MAX_UPLOAD_MIB}); a larger upload is "
+        "refused and nothing is stored",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -280,6 +299,7 @@ class Settings:
     report_pdf: bool = True
     base_url: str = "http://127.0.0.1:8000"
     secret_key: str | None = field(default=None, repr=False)
+    max_upload_mib: int = MAX_UPLOAD_MIB
 
 
 def _parse(setting: Setting, raw: object, source: str) -> Any:

@@ -20,6 +20,20 @@ _TOP_KEYS = {"name", "title", "initial", "states", "transitions", "reminders"}
 _STATE_KEYS = {"label", "due", "adopted", "final"}
 _TRANSITION_KEYS = {"trigger", "source", "dest", "roles", "when"}
 _REMINDER_KEYS = {"before", "to"}
+#: The largest workflow file read, in characters: real ones are a few kilobytes.
+MAX_WORKFLOW_CHARS = 1_000_000
+#: The longest quotation of a value from the file in an error message.
+_QUOTE_CHARS = 60
+
+
+def _quote(value: Any) -> str:
+    """``value`` for an error message: the repr of a string, number or boolean, cut to
+    :data:`_QUOTE_CHARS`; only the type of anything else (a list built from aliases can
+    be billions of items long when written out)."""
+    if not isinstance(value, str | int | float | bool) and value is not None:
+        return f"a {type(value).__name__}"
+    text = repr(value)
+    return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 4] + "...'"
 
 
 def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
@@ -53,6 +67,12 @@ def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
     walk(node, path)
 
 
+def _key_part(part: str | int) -> str:
+    """One step of a key path as shown: quoted and cut when not short printable text."""
+    text = str(part)
+    return text if text.isprintable() and len(text) <= _QUOTE_CHARS else _quote(part)
+
+
 class _Checker:
     """Walks parsed YAML with its line index and raises on the first problem."""
 
@@ -65,7 +85,7 @@ class _Checker:
         while probe and probe not in self.lines:
             probe = probe[:-1]
         line = self.lines.get(probe) if probe else 1
-        key = ".".join(str(p) for p in path) if path else None
+        key = ".".join(_key_part(p) for p in path) if path else None
         return WorkflowDefinitionError(self.file, line, key, message)
 
     def mapping(self, value: Any, path: Path_, allowed: Collection[str]) -> dict[str, Any]:
@@ -76,7 +96,8 @@ class _Checker:
         for key in value:
             if key not in allowed:
                 known = ", ".join(sorted(allowed))
-                raise self.fail((*path, str(key)), f"unknown key {key!r} (allowed: {known})")
+                where = (*path, str(key))
+                raise self.fail(where, f"unknown key {_quote(key)} (allowed: {known})")
         return value
 
     def string(self, value: Any, path: Path_) -> str:
@@ -87,7 +108,9 @@ class _Checker:
     def name(self, value: Any, path: Path_, what: str) -> str:
         text = self.string(value, path)
         if not _NAME.fullmatch(text):
-            raise self.fail(path, f"bad {what} {text!r}: use lower-case letters, digits and _")
+            raise self.fail(
+                path, f"bad {what} {_quote(text)}: use lower-case letters, digits and _"
+            )
         return text
 
     def string_list(self, value: Any, path: Path_) -> list[str]:
@@ -104,8 +127,10 @@ class _Checker:
     def days(self, value: Any, path: Path_) -> Days:
         try:
             return Days.parse(value)
-        except ValueError as exc:
-            raise self.fail(path, str(exc)) from None
+        except ValueError:
+            # Days.parse quotes the whole value: a 100 kB string, or an alias bomb.
+            expected = "expected whole days such as '14d'"
+            raise self.fail(path, f"bad duration {_quote(value)}: {expected}") from None
 
 
 def _parse_due(check: _Checker, raw: Any, path: Path_) -> Due:
@@ -152,22 +177,28 @@ def _parse_transitions(
         for j, src in enumerate(sources):
             if src not in states:
                 at = (*path, "source", j) if isinstance(spec["source"], list) else (*path, "source")
-                raise check.fail(at, f"unknown state {src!r}")
+                raise check.fail(at, f"unknown state {_quote(src)}")
             if states[src].final:
-                raise check.fail((*path, "source"), f"state {src!r} is final: nothing leaves it")
+                raise check.fail(
+                    (*path, "source"), f"state {_quote(src)} is final: nothing leaves it"
+                )
         dest = check.string(spec["dest"], (*path, "dest"))
         if dest not in states:
-            raise check.fail((*path, "dest"), f"unknown state {dest!r}")
+            raise check.fail((*path, "dest"), f"unknown state {_quote(dest)}")
         roles = check.string_list(spec["roles"], (*path, "roles"))
         for j, role in enumerate(roles):
             if role not in WORKFLOW_ROLES:
                 known = ", ".join(sorted(WORKFLOW_ROLES))
-                raise check.fail((*path, "roles", j), f"unknown role {role!r} (known: {known})")
+                raise check.fail(
+                    (*path, "roles", j), f"unknown role {_quote(role)} (known: {known})"
+                )
         when = check.string_list(spec["when"], (*path, "when")) if "when" in spec else []
         for j, guard in enumerate(when):
             if guard not in guards:
                 known = ", ".join(sorted(guards))
-                raise check.fail((*path, "when", j), f"unknown guard {guard!r} (known: {known})")
+                raise check.fail(
+                    (*path, "when", j), f"unknown guard {_quote(guard)} (known: {known})"
+                )
         result.append(
             TransitionDef(
                 trigger=trigger,
@@ -192,7 +223,9 @@ def _parse_reminders(check: _Checker, raw: Any) -> ReminderPolicy:
         for j, role in enumerate(to):
             if role not in WORKFLOW_ROLES:
                 known = ", ".join(sorted(WORKFLOW_ROLES))
-                raise check.fail(("reminders", "to", j), f"unknown role {role!r} (known: {known})")
+                raise check.fail(
+                    ("reminders", "to", j), f"unknown role {_quote(role)} (known: {known})"
+                )
     if before and not to:
         raise check.fail(("reminders",), "reminders need 'to:' roles")
     ordered = sorted(set(before), key=lambda d: -d.days)
@@ -246,6 +279,10 @@ def parse_workflow(
 ) -> WorkflowDef:
     """Parse and validate one workflow file's text."""
     guard_names = GUARDS.keys() if guards is None else guards
+    if len(text) > MAX_WORKFLOW_CHARS:
+        raise WorkflowDefinitionError(
+            file, None, None, f"larger than {MAX_WORKFLOW_CHARS:,} characters: not a workflow"
+        )
     try:
         node, data = _compose_and_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -253,8 +290,14 @@ def parse_workflow(
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "syntax error"
         raise WorkflowDefinitionError(file, line, None, f"YAML syntax error: {problem}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        what = f"character {exc.character!r}" if isinstance(exc.character, str) else "byte"
+        message = f"YAML error: {what}: {exc.reason}"
+        raise WorkflowDefinitionError(file, line, None, message) from None
     except yaml.YAMLError as exc:
-        raise WorkflowDefinitionError(file, None, None, f"YAML error: {exc}") from None
+        message = " ".join(str(exc).split())[:200]
+        raise WorkflowDefinitionError(file, None, None, f"YAML error: {message}") from None
     except RecursionError:
         raise WorkflowDefinitionError(file, None, None, "YAML nested too deeply") from None
     lines: dict[Path_, int] = {}
@@ -275,7 +318,7 @@ def parse_workflow(
     states = _parse_states(check, top["states"])
     initial = check.string(top["initial"], ("initial",))
     if initial not in states:
-        raise check.fail(("initial",), f"unknown state {initial!r}")
+        raise check.fail(("initial",), f"unknown state {_quote(initial)}")
     transitions = _parse_transitions(check, top["transitions"], states, guard_names)
     reminders = _parse_reminders(check, top.get("reminders"))
     wf = WorkflowDef(
@@ -303,6 +346,10 @@ def load_workflow(path: str | Path) -> WorkflowDef:
         ) from None
     except UnicodeDecodeError:
         raise WorkflowDefinitionError(str(file), None, None, "not UTF-8 text") from None
+    except ValueError:  # the name holds a NUL character: no file can have it
+        raise WorkflowDefinitionError(
+            repr(str(file)), None, None, "cannot read: a NUL character in the file name"
+        ) from None
     return parse_workflow(text, str(file))
 
 

@@ -466,6 +466,18 @@ def _date_header(now: datetime) -> str:
     return format_datetime(now)
 
 
+def _to_header(display: str, address: str) -> tuple[str, str]:
+    """The raw value of a To header and the envelope recipient, for one person.
+
+    A name holding ``=?`` is sent as encoded words of its own: the standard library would
+    decode a look-alike such as ``=?utf-8?b?PHNjcmlwdD4=?=`` (``<script>``) and write the
+    result raw, outside any quotes, where it reads as more addresses."""
+    if "=?" in display:
+        return f"{_encoded_words(display)} <{address}>", _address_of("To", f"<{address}>")
+    header = formataddr((display, address))
+    return _stdlib_fold("To", header), _address_of("To", header)
+
+
 def _address_of(name: str, value: str) -> str:
     """The address ``smtplib.send_message`` takes from an address header's value."""
     return getaddresses([str(POLICY.header_factory(name, value))])[0][1]
@@ -507,8 +519,11 @@ def _encoded_words(value: str) -> str:
 
 
 def encode_unstructured(name: str, value: str) -> str:
-    """A one-line text (a Subject) ready to store raw: folded if ASCII, else encoded."""
-    if value.isascii():
+    """A one-line text (a Subject) ready to store raw: folded if ASCII, else encoded.
+
+    Text holding ``=?`` is encoded too: a reader would take ``=?utf-8?b?...?=`` written as
+    it is for an encoded word and show what it decodes to, not the text itself."""
+    if value.isascii() and "=?" not in value:
         folded = _fold_ascii(name, value)
         return folded if folded is not None else _stdlib_fold(name, value)
     return _encoded_words(value)
@@ -873,6 +888,5 @@ class MailRenderer:
         if value is None:
             if len(self._to) >= 4096:
                 self._to.clear()
-            header = formataddr((one_line(name), email))
-            value = self._to[key] = (_stdlib_fold("To", header), _address_of("To", header))
+            value = self._to[key] = _to_header(one_line(name), email)
         return value

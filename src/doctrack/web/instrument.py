@@ -22,7 +22,7 @@ from markupsafe import Markup
 from doctrack.domain import Role
 from doctrack.engine.definition import WorkflowDef
 from doctrack.engine.machine import TriggerCheck, roles_permit
-from doctrack.errors import DoctrackError, NotFoundError
+from doctrack.errors import DoctrackError, NotFoundError, UsageError
 from doctrack.services.revision_diff import MAX_DIFF_BYTES, MAX_DIFF_LINES, diff_revisions
 from doctrack.services.tracking import (
     MAX_REVISION_BYTES,
@@ -232,6 +232,20 @@ def position(
     return _done(request, slug, f"{party}: {stance} recorded")
 
 
+def read_upload(file: UploadFile | None, limit_mib: int, filename: str) -> bytes:
+    """The upload's bytes, refused when larger than ``limit_mib`` (setting
+    ``max_upload_mib``) or the tracker's own limit: at most one byte over is read."""
+    if file is None:
+        return b""
+    limit = min(limit_mib * 2**20, MAX_REVISION_BYTES)
+    content = file.file.read(limit + 1)
+    if len(content) > limit:
+        raise UsageError(
+            f"{filename[:100]!r} is larger than the upload limit of {limit // 2**20} MiB"
+        )
+    return content
+
+
 @router.post("/instruments/{slug}/revise")
 def revise(
     request: Request,
@@ -243,8 +257,8 @@ def revise(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        content = file.file.read(MAX_REVISION_BYTES + 1) if file is not None else b""
         filename = (file.filename if file is not None else None) or "draft"
+        content = read_upload(file, web.settings.max_upload_mib, filename)
         number = web.tracker.revise(
             slug, content=content, filename=filename, as_user=user.name, note=note or None
         )
