@@ -388,3 +388,37 @@ def test_adopting_out_of_session_is_refused_naming_summit_in_session(approved: C
     assert "summit_in_session" in message
     approved.ok("doc", "advance", "strategy", "adopt", "--as", "sec", now="2016-06-22T22:00")
     assert approved.show("strategy")["state"] == "adopted"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("doc", "revise", "convention", "--file", "draft\x00.txt", "--as", "drafter"),
+        ("workflow", "check", "a\x00.yaml"),
+        ("import", "backup\x00.jsonl"),
+        ("calendar", "export", "-o", "out\x00.ics"),
+    ],
+    ids=["revise", "workflow-check", "import", "calendar-export"],
+)
+def test_a_path_holding_nul_is_bad_usage(scenario: Cli, args: tuple[str, ...]) -> None:
+    """Found by tests/security/test_cli_fuzz.py: it was an internal error (exit 3)."""
+    before = scenario.snapshot(*SLUGS)
+    assert "NUL" in scenario.usage(*args)
+    assert scenario.snapshot(*SLUGS) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("reminders", "cancel", str(2**63), "--as", "coord"),
+        ("user", "token", "revoke", str(2**63)),
+        ("doc", "advance", "convention", "submit", "--as", "drafter", "--expect-version", "0"),
+        ("report", "status", "--days", "1000000000"),
+    ],
+    ids=["reminder-id", "token-id", "version-0", "days"],
+)
+def test_numbers_out_of_range_are_bad_usage(scenario: Cli, args: tuple[str, ...]) -> None:
+    """Found by the CLI fuzz: past 2**63 SQLite's driver overflowed (exit 3)."""
+    before = scenario.snapshot(*SLUGS)
+    assert "range" in scenario.usage(*args)
+    assert scenario.snapshot(*SLUGS) == before

@@ -24,6 +24,8 @@ def atomic_writer(output: str) -> Iterator[IO[bytes]]:
     if path.name in {"", ".", ".."}:
         raise UsageError(f"cannot write {output!r}: not a file name")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    if "\x00" in output:
+        raise UsageError(f"cannot write {output!r}: a path cannot hold a NUL character")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:

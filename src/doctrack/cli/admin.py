@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from doctrack.cli._context import app, echo_json, echo_table, os_user
-from doctrack.cli._params import DATE
+from doctrack.cli._params import DATE, ID
 
 if TYPE_CHECKING:
     from doctrack.services.accounts import Accounts
@@ -189,7 +189,7 @@ def user_token_list(name: str, as_json: bool) -> None:
 
 
 @user_token.command("revoke")
-@click.argument("token_id", metavar="ID", type=int)
+@click.argument("token_id", metavar="ID", type=ID)
 def user_token_revoke(token_id: int) -> None:
     """Revoke token ID for good."""
     _accounts().revoke_token(token_id)
@@ -273,7 +273,7 @@ def summit_add(slug: str, title: str, city: str, starts: date, ends: date | None
 @click.option("--comment", help="Why.")
 @click.option(
     "--expect-version",
-    type=int,
+    type=ID,
     metavar="N",
     help="Refuse if the summit is no longer at version N (as --preview showed it).",
 )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from doctrack.cli._context import app
+from doctrack.cli._params import PathParam
 
 if TYPE_CHECKING:
     from doctrack.storage.db import Database
@@ -67,7 +68,7 @@ def export_command(output: str, with_secrets: bool, quiet: bool) -> None:
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=PathParam(dir_okay=False, path_type=Path))
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def import_command(file: Path, quiet: bool) -> None:
     """Restore FILE (made by 'doctrack export') into an empty database.

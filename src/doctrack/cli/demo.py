@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from doctrack.cli._context import app
+from doctrack.cli._params import PathParam
 from doctrack.cli.web import host_option, log_line, port_option
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 @click.option(
     "--scenario",
     "scenario_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathParam(dir_okay=False, path_type=Path),
     help="Another scenario file (default: the packaged Tashkent 2016 one).",
 )
 @click.option(

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from doctrack.cli._context import app, echo_json, echo_json_stream, echo_table, os_user
+from doctrack.cli._params import ID, PathParam
 from doctrack.services.views import InstrumentView, iso
 
 
@@ -159,7 +160,7 @@ def doc_triggers(slug: str, as_user: str, as_json: bool) -> None:
 @click.option("--comment")
 @click.option(
     "--expect-version",
-    type=int,
+    type=ID,
     metavar="N",
     help="Refuse if the instrument is no longer at version N.",
 )
@@ -179,7 +180,7 @@ def doc_advance(
     "--file",
     "path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathParam(dir_okay=False, path_type=Path),
     help="The draft text.",
 )
 @click.option("--as", "as_user", required=True, metavar="USER")
@@ -187,9 +188,12 @@ def doc_advance(
 def doc_revise(slug: str, path: Path, as_user: str, note: str | None) -> None:
     """Upload a new draft revision; every party's position starts afresh."""
     from doctrack.errors import UsageError
+    from doctrack.services.tracking import MAX_REVISION_BYTES
 
     try:
-        content = path.read_bytes()
+        with path.open("rb") as draft:
+            # One byte more than allowed is enough for the use case to refuse a larger file.
+            content = draft.read(MAX_REVISION_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"cannot read {str(path)!r}: {exc.strerror}") from None
     number = app().tracker.revise(

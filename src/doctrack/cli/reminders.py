@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from doctrack.cli._context import app, echo_json_stream, echo_table
+from doctrack.cli._params import ID
 
 if TYPE_CHECKING:
     from doctrack.services.reminders import RunReport
@@ -78,7 +79,7 @@ def reminders_run(limit: int | None, quiet: bool) -> None:
 
 
 @reminders.command("retry")
-@click.argument("reminder_id", type=int)
+@click.argument("reminder_id", type=ID)
 @click.option(
     "--as", "as_user", required=True, metavar="USER", help="Who asks (coordinator or secretary)."
 )
@@ -92,7 +93,7 @@ def reminders_retry(reminder_id: int, as_user: str) -> None:
 
 
 @reminders.command("cancel")
-@click.argument("reminder_id", type=int)
+@click.argument("reminder_id", type=ID)
 @click.option(
     "--as", "as_user", required=True, metavar="USER", help="Who asks (coordinator or secretary)."
 )

@@ -93,7 +93,9 @@ def _format_for(fmt: str | None, output: str | None) -> str:
 @click.option(
     "--since", type=MOMENT, help="'What changed' starts here (default: 7 days before --as-of)."
 )
-@click.option("--days", type=click.IntRange(min=0), help="'What changed' covers the last N days.")
+@click.option(
+    "--days", type=click.IntRange(min=0, max=36_500), help="'What changed' covers the last N days."
+)
 def report_status(
     summit_slug: str | None,
     fmt: str | None,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from doctrack.cli._context import app, echo_json, echo_table
+from doctrack.cli._params import PathParam
 
 
 @click.group()
@@ -26,7 +27,7 @@ def workflow_list() -> None:
 
 
 @workflow.command("check")
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=PathParam(path_type=Path))
 def workflow_check(files: tuple[Path, ...]) -> None:
     """Validate workflow files (default: every file in the workflows folder)."""
     from doctrack.engine.loader import load_workflow

@@ -26,10 +26,10 @@ from doctrack.errors import UsageError
 from doctrack.services.reminders import ReminderDesk
 from doctrack.services.revision_diff import diff_revisions
 from doctrack.services.summit_moves import preview_move
-from doctrack.services.tracking import MAX_REVISION_BYTES
 from doctrack.services.views import InstrumentView, TransitionResult
 from doctrack.web.context import Web, first, get_web
 from doctrack.web.downloads import download
+from doctrack.web.instrument import read_upload
 from doctrack.web.params import MAX_INT, Limit, Number, Offset
 from doctrack.web.reports import MEDIA_TYPES, ReportFormat, report_response
 from doctrack.web.security import Bearer, TokenUser, token_user, user_of_credentials
@@ -233,7 +233,7 @@ def revise(
     response: Response,
     note: Annotated[str | None, Form(max_length=10_000)] = None,
 ) -> dict[str, Any]:
-    content = file.file.read(MAX_REVISION_BYTES + 1)
+    content = read_upload(file, web.settings.max_upload_mib, file.filename or "")
     number = web.tracker.revise(
         slug, content=content, filename=file.filename or "", as_user=user.name, note=note
     )
