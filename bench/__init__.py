@@ -10,4 +10,4 @@ when doctrack and the floor could not be made to do the same work.
 from __future__ import annotations
 
 #: Benchmark modules (``bench.<name>``) in the order ``python -m bench`` runs them.
-BENCHMARKS: tuple[str, ...] = ("advance", "mail", "report", "processes", "web")
+BENCHMARKS: tuple[str, ...] = ("advance", "mail", "report", "processes", "web", "growth")

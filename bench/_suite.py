@@ -361,10 +361,6 @@ def environment_lines() -> list[str]:
     ]
 
 
-#: The older name of environment_lines (bench.growth uses it).
-machine_lines = environment_lines
-
-
 # -- options ------------------------------------------------------------------------------------
 
 
@@ -394,13 +390,43 @@ def parser(
     return p
 
 
+def count_option(
+    p: argparse.ArgumentParser,
+    name: str,
+    *,
+    default: int,
+    quick: int,
+    minimum: int,
+    help: str,
+) -> None:
+    """Add ``--NAME N``, a count whose default depends on ``--quick`` (``--instruments``,
+    ``--reminders``); :func:`resolve` fills it in and checks it is at least ``minimum``."""
+    p.add_argument(
+        f"--{name}",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"{help} (default {default:,}, --quick {quick:,})",
+    )
+    counts = dict(p.get_default("_counts") or {})
+    counts[name.replace("-", "_")] = (name, default, quick, minimum)
+    p.set_defaults(_counts=counts)
+
+
 def resolve(p: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
-    """Fill in ``--repeats`` from ``--quick`` and check it."""
+    """Fill in ``--repeats`` and the :func:`count_option` counts from ``--quick``, and check
+    them."""
     full, quick = args._repeats
     if args.repeats is None:
         args.repeats = quick if args.quick else full
     if args.repeats < 1:
         p.error("--repeats must be at least 1")
+    counts: dict[str, tuple[str, int, int, int]] = getattr(args, "_counts", None) or {}
+    for dest, (name, default, quick_default, minimum) in counts.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, quick_default if args.quick else default)
+        if getattr(args, dest) < minimum:
+            p.error(f"--{name} must be at least {minimum}")
     return args
 
 

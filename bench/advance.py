@@ -11,10 +11,13 @@ statements doctrack executes per transition, in the same order, with the same pa
 They are not written by hand: doctrack's statements are captured with a SQLAlchemy
 ``before_cursor_execute`` listener while two instruments advance, and each parameter is
 either the same for every instrument (a constant), the instrument's slug, or a column of a
-row read earlier in the same transaction (the instrument's id, its revision's id), which the
-floor takes from the row it has just read, as doctrack does. Before anything is timed, the
-floor's SQLite trace (the expanded SQL SQLite ran) must equal doctrack's for those two
-instruments; after every timed run, the two databases must hold the same rows.
+row read earlier in the same transaction (the instrument's id, its revision's id, its chain
+head), which the floor takes from the row it has just read, as doctrack does, or the hash of
+the event the transition inserts (where doctrack chains its events), which the floor computes
+from that INSERT's other parameters with ``doctrack.storage.chain.event_hash``. Before
+anything is timed, the floor's SQLite trace (the expanded SQL SQLite ran) must equal
+doctrack's for those two instruments; after every timed run, the two databases must hold the
+same rows.
 
 Setup (parties, users, a summit, N instruments each with a revision and every party's
 approve) is done once through the public API and is not timed; every timed run starts from
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import re
 import sqlite3
 import sys
 import tempfile
@@ -46,6 +50,7 @@ from bench._suite import (
     Row,
     Side,
     checkpoint,
+    count_option,
     fresh_copy,
     median,
     mib,
@@ -260,9 +265,14 @@ def capture_doctrack(path: Path, slugs: Sequence[str]) -> Capture:
 
 # -- the floor ------------------------------------------------------------------------------
 
-#: (parameter index, index in the transition's statements or -1 for the slug, column index)
+#: (parameter index, index in the transition's statements or SLUG or HASH, column index)
 Hole = tuple[int, int, int]
+#: A hole for the instrument's slug.
+SLUG = -1
+#: A hole for the hash of the event the transition inserts (doctrack.storage.chain).
+HASH = -2
 _NO_ROWS: list[Any] = []
+_EVENT_INSERT = re.compile(r"^\s*INSERT INTO event \(([^)]*)\)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +282,51 @@ class FloorStatement:
     template: tuple[Any, ...]
     holes: tuple[Hole, ...]
     fetch: bool
+    #: an ``INSERT INTO event``: its columns, in parameter order
+    event_columns: tuple[str, ...] = ()
+
+
+def event_columns(sql: str) -> tuple[str, ...]:
+    """The columns of an ``INSERT INTO event`` statement, else ()."""
+    match = _EVENT_INSERT.match(sql)
+    if match is None:
+        return ()
+    return tuple(c.strip().strip('"') for c in match.group(1).split(","))
+
+
+def _event_hash(
+    statements: Sequence[FloorStatement], results: Sequence[list[Any]], slug: str
+) -> str:
+    """The hash of the event the transition inserts, from that INSERT's other parameters
+    (filled in from the rows read so far): what doctrack's chain computes, by
+    ``doctrack.storage.chain.event_hash`` (hashlib over canonical JSON, no ORM)."""
+    from doctrack.storage import chain
+
+    insert = next(st for st in statements if st.event_columns)
+    params = list(insert.template)
+    for i, s, c in insert.holes:
+        if s != HASH:
+            params[i] = slug if s == SLUG else results[s][0][c]
+    v = dict(zip(insert.event_columns, params, strict=True))
+    subject, subject_id = (
+        (chain.INSTRUMENT, v["instrument_id"])
+        if v["instrument_id"] is not None
+        else (chain.SUMMIT, v["summit_id"])
+    )
+    at = v["at"]
+    if isinstance(at, str):  # as SQLAlchemy binds it for SQLite: naive UTC
+        at = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    content = chain.EventContent(
+        at=at,
+        actor=v["actor"],
+        kind=v["kind"],
+        trigger=v["trigger"],
+        from_state=v["from_state"],
+        to_state=v["to_state"],
+        comment=v["comment"],
+        payload=v["payload"],
+    )
+    return chain.event_hash(subject, subject_id, v["seq"], v["prev_hash"], content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +388,16 @@ def plan_floor(
         if [s.sql for s in seq_a] != [s.sql for s in seq_b]:
             raise BenchError(f"{trigger}: doctrack ran different statements for {a} and {b}")
         rows_a, rows_b = rows[a][k], rows[b][k]
+        # The hash of the event inserted (where doctrack chains its events): a per-instrument
+        # value no row holds; the floor computes it.
+        new_hash = {
+            dict(zip(event_columns(ea.sql), ea.params, strict=True)).get("hash"): dict(
+                zip(event_columns(eb.sql), eb.params, strict=True)
+            ).get("hash")
+            for ea, eb in zip(seq_a, seq_b, strict=True)
+            if event_columns(ea.sql)
+        }
+        new_hash.pop(None, None)
         statements: list[FloorStatement] = []
         for j, (ex_a, ex_b) in enumerate(zip(seq_a, seq_b, strict=True)):
             template: list[Any] = []
@@ -343,11 +408,20 @@ def plan_floor(
                     template.append(pa)
                     continue
                 template.append(None)
+                if isinstance(pa, str) and pa in new_hash and _same(new_hash[pa], pb):
+                    holes.append((i, HASH, 0))
+                    continue
                 source, column = _source(pa, pb, a, b, rows_a[:j], rows_b[:j], trigger, ex_a)
                 # +1: in the plan, statement 0 is the BEGIN IMMEDIATE
                 holes.append((i, source + 1 if source >= 0 else source, column))
             statements.append(
-                FloorStatement(ex_a.sql, tuple(template), tuple(holes), rows_a[j] is not None)
+                FloorStatement(
+                    ex_a.sql,
+                    tuple(template),
+                    tuple(holes),
+                    rows_a[j] is not None,
+                    event_columns(ex_a.sql),
+                )
             )
         plan.append(FloorTransition(trigger, (BEGIN, *statements, COMMIT)))
     return plan
@@ -366,7 +440,7 @@ def _source(
     """Where a per-instrument parameter comes from: the slug, or a column of the first row
     of an earlier statement in the same transaction."""
     if _same(va, a) and _same(vb, b):
-        return -1, 0
+        return SLUG, 0
     for s, (ra, rb) in enumerate(zip(earlier_a, earlier_b, strict=True)):
         if not ra or not rb:
             continue
@@ -382,11 +456,19 @@ def run_floor_transition(
     cur: sqlite3.Cursor, statements: tuple[FloorStatement, ...], slug: str
 ) -> None:
     results: list[list[Any]] = []
+    new_hash: str | None = None
     for st in statements:
         if st.holes:
             params = list(st.template)
             for i, s, c in st.holes:
-                params[i] = slug if s < 0 else results[s][0][c]
+                if s >= 0:
+                    params[i] = results[s][0][c]
+                elif s == SLUG:
+                    params[i] = slug
+                else:
+                    if new_hash is None:
+                        new_hash = _event_hash(statements, results, slug)
+                    params[i] = new_hash
             cur.execute(st.sql, params)
         else:
             cur.execute(st.sql, st.template)
@@ -652,13 +734,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         repeats=DEFAULT_REPEATS,
         quick=f"{QUICK_INSTRUMENTS} instruments",
     )
-    p.add_argument(
-        "--instruments",
-        type=int,
-        default=None,
-        metavar="N",
-        help=f"instruments to advance through {len(STEPS)} transitions each "
-        f"(default {DEFAULT_INSTRUMENTS}, --quick {QUICK_INSTRUMENTS})",
+    count_option(
+        p,
+        "instruments",
+        default=DEFAULT_INSTRUMENTS,
+        quick=QUICK_INSTRUMENTS,
+        minimum=2,
+        help=f"instruments to advance through {len(STEPS)} transitions each",
     )
     p.add_argument(
         "--show-sql",
@@ -670,12 +752,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="skip the extra untimed runs that measure peak memory",
     )
-    args = resolve(p, p.parse_args(argv))
-    if args.instruments is None:
-        args.instruments = QUICK_INSTRUMENTS if args.quick else DEFAULT_INSTRUMENTS
-    if args.instruments < 2:
-        p.error("--instruments must be at least 2")
-    return args
+    return resolve(p, p.parse_args(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

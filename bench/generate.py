@@ -26,7 +26,9 @@ What is written is a history that doctrack's use cases could have written, move 
   each deadline, to the coordinator and the lead party's delegate), then, as of ``NOW``: sent
   when their time came (a dispatcher ran throughout), cancelled when their deadline was met
   first or the instrument reached a final state, pending otherwise. Nothing is due at
-  ``NOW``: ``reminders run`` has nothing to send.
+  ``NOW``: ``reminders run`` has nothing to send;
+* where doctrack chains its history (``doctrack.storage.chain``), each event's link in its
+  instrument's or summit's chain and each chain's head (``bench._chain``).
 
 With ``keep_script=True`` the generator also gives the same history as a list of public API
 calls in time order (``Generator.script()``), which ``tests/bench/test_generate.py`` replays
@@ -53,6 +55,9 @@ from typing import Any
 from sqlalchemy import Table, text
 
 import doctrack
+from bench import _chain
+from bench._chain import EVENT_COLUMNS, HEAD_COLUMNS
+from bench._history import Action, Odds, Texts, plan
 from doctrack.config import Settings
 from doctrack.domain import LEAD_DELEGATE, EventKind, ReminderKind, ReminderStatus
 from doctrack.engine.deadlines import due_times
@@ -241,7 +246,16 @@ POSITION_COMMENTS = {
 NOTES = (None, None, "Revised after the expert meeting.", "Comments of KZ and RU taken in.")
 WITHDRAW_COMMENTS = ("Merged into another instrument.", "Postponed: no consensus.")
 
-Action = tuple[Any, ...]
+#: How often things happen in an instrument's history (``bench._history.plan``).
+PLAN_ODDS = Odds(
+    drafting_revise=0.6,
+    review_positions=(2, 6),
+    review_revise=0.4,
+    review_more_positions=(1, 4),
+    early_positions=0.5,
+    early_positions_count=(1, 4),
+)
+PLAN_TEXTS = Texts(tuple(PARTIES), POSITION_COMMENTS, WITHDRAW_COMMENTS)
 
 
 def _payload(**values: Any) -> str:
@@ -306,10 +320,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "party": ("code", "name"),
     "app_user": ("id", "name", "full_name", "email", "party_code", "language", "created_at"),
     "user_role": ("user_id", "role"),
-    "summit": ("id", "slug", "title", "city", "starts", "ends", "tz", "version", "created_at"),
+    "summit": (
+        "id", "slug", "title", "city", "starts", "ends", "tz", "version", "created_at",
+        *HEAD_COLUMNS,
+    ),
     "instrument": (
         "id", "slug", "title", "kind", "workflow", "state", "summit_id", "lead_party",
-        "revision_id", "revision_number", "version", "state_since", "created_at",
+        "revision_id", "revision_number", "version", "state_since", "created_at", *HEAD_COLUMNS,
     ),
     "dependency": ("instrument_id", "depends_on_id"),
     "revision": (
@@ -323,7 +340,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "deadline": ("id", "instrument_id", "milestone", "due_at", "met_at"),
     "event": (
         "id", "instrument_id", "summit_id", "at", "actor", "kind", "trigger", "from_state",
-        "to_state", "comment", "payload",
+        "to_state", "comment", "payload", *EVENT_COLUMNS,
     ),
     "reminder": (
         "id", "key", "kind", "summit_id", "instrument_id", "deadline_id", "user_id",
@@ -562,73 +579,7 @@ class Generator:
 
     def plan(self, rng: random.Random, wf: WorkflowDef, target: str) -> list[Action]:
         """The actions that take an instrument from its initial state to ``target``."""
-        acts: list[Action] = []
-        stances: dict[str, str] = {}
-
-        def positions(k: int) -> None:
-            for party in rng.sample(sorted(PARTIES), k):
-                stance = self.weighted(rng, (("approve", 65), ("reserve", 25), ("object", 10)))
-                comment = None
-                if stance != "approve" or rng.random() < 0.15:
-                    comment = rng.choice(POSITION_COMMENTS[stance])
-                acts.append(("position", party, stance, comment, rng.random() < 0.15))
-                stances[party] = stance
-
-        def revise() -> None:
-            acts.append(("revise",))
-            stances.clear()
-
-        def all_approve() -> None:
-            for party in sorted(PARTIES):
-                if stances.get(party) != "approve":
-                    lifted = "Reservation lifted." if party in stances else None
-                    acts.append(("position", party, "approve", lifted, rng.random() < 0.15))
-                    stances[party] = "approve"
-
-        def advance(trigger: str, comment: str | None = None) -> None:
-            acts.append(("advance", trigger, comment))
-
-        if target == "withdrawn":
-            before = self.weighted(rng, (("drafting", 3), ("expert_review", 5), ("agreed", 2)))
-            acts = self.plan(rng, wf, before)
-            acts.append(("advance", "withdraw", rng.choice(WITHDRAW_COMMENTS)))
-            return acts
-        if target == "drafting":
-            if rng.random() < 0.6:
-                revise()
-                if wf.name == "programme" and rng.random() < 0.25:
-                    advance("submit")
-                    positions(rng.randint(1, 2))
-                    advance("rework", "Back to the drafters: see the reservations.")
-                    revise()
-                elif rng.random() < 0.3:
-                    positions(1)
-            return acts
-        revise()
-        advance("submit")
-        if target == "expert_review":
-            positions(rng.randint(2, 6))
-            if rng.random() < 0.4:
-                revise()
-                positions(rng.randint(1, 4))
-            return acts
-        if rng.random() < 0.5:
-            positions(rng.randint(1, 4))
-            if rng.random() < 0.5:
-                revise()
-        all_approve()
-        advance("agree", "Agreed ad referendum." if rng.random() < 0.2 else None)
-        if target == "agreed":
-            return acts
-        advance("approve")
-        if target == "approved":
-            return acts
-        acts.append(("session",))
-        advance("adopt" if wf.name == "programme" else "sign")
-        if target == "in_force":
-            acts.append(("ratified",))
-            advance("enter_into_force")
-        return acts
+        return plan(rng, wf, target, PLAN_ODDS, PLAN_TEXTS)
 
     # -- playing a plan ----------------------------------------------------------------------
 
@@ -991,10 +942,18 @@ def generate(
 
     deadline_rows = gen.deadline_rows()
     w.events.sort(key=lambda e: (e[0], e[1]))
+    event_rows, heads = _chain.link(
+        ((i, e[2], e[3], e[0], *e[4:]) for i, e in enumerate(w.events, 1)),
+        at=3,
+        instrument=1,
+        summit=2,
+        content=4,
+    )
     instrument_rows = [
         (
             s.id, s.slug, s.title, s.kind, s.wf.name, s.state, s.summit.id, s.lead,
             s.revision_id, s.revision_number, s.version, s.state_since, s.created_at,
+            *_chain.head(heads, "instrument", s.id),
         )
         for s in specs
     ]  # fmt: skip
@@ -1026,7 +985,18 @@ def generate(
                 conn,
                 "summit",
                 [
-                    (s.id, s.slug, s.title, s.city, s.starts, s.ends, s.tz, 1, s.created_at)
+                    (
+                        s.id,
+                        s.slug,
+                        s.title,
+                        s.city,
+                        s.starts,
+                        s.ends,
+                        s.tz,
+                        1,
+                        s.created_at,
+                        *_chain.head(heads, "summit", s.id),
+                    )
                     for s in SUMMITS
                 ],
             )
@@ -1036,9 +1006,7 @@ def generate(
             _insert(conn, "position", w.positions)
             _insert(conn, "deadline", deadline_rows)
             say(f"instruments, drafts, positions, deadlines written: {_t(started)}")
-            events = _insert(
-                conn, "event", ((i, e[2], e[3], e[0], *e[4:]) for i, e in enumerate(w.events, 1))
-            )
+            events = _insert(conn, "event", event_rows)
             say(f"{events:,} events written: {_t(started)}")
             reminders = _insert(conn, "reminder", reminder_rows())
             say(f"{reminders:,} reminders written: {_t(started)}")

@@ -25,6 +25,11 @@ the command's own time with the size ratio: flat, linear or worse. The floors ar
 in the same run: ``python -c "import sqlmodel"`` (the interpreter and SQLAlchemy) and
 ``doctrack party list --json`` (a command that reads 6 rows). Timings are information, never
 asserted: a slow run on a busy machine is not a failure.
+
+``rows(args)`` (the suite's interface, ``python -m bench``) prints all that and returns one
+row per (backend, command, size): the process beside ``python -c "import sqlmodel"`` timed at
+the same size, with the ratio to the previous size, the command's own time and the verdict in
+the notes; ``party list`` is the first of each backend's rows, the baseline.
 """
 
 from __future__ import annotations
@@ -51,11 +56,16 @@ import click
 from bench._suite import (
     PEAK_WRAPPER,
     BenchError,
-    machine_lines,
+    Row,
+    Side,
+    growth_note,
+    parser,
     pg_admin,
     pg_database_url,
     pg_unavailable,
     render_table,
+    resolve,
+    run_main,
 )
 from bench.generate import FIXED_SUMMIT, LIST_STATE, LIST_SUMMIT, NOW, Generated, generate
 
@@ -91,6 +101,8 @@ class Measure:
     size: int
     rows: int
     process_ms: list[float] = field(default_factory=list)
+    #: the CPU time (user + system) of each process
+    process_cpu_ms: list[float] = field(default_factory=list)
     inner_ms: list[float] = field(default_factory=list)
     peak_rss_kib: int = 0
     digest: str = ""
@@ -106,68 +118,82 @@ class Measure:
         return float(statistics.median(self.inner_ms)) if self.inner_ms else math.nan
 
 
+#: The floors, timed beside the operations at every size: the first is each row's floor in
+#: the suite's table; the second (a doctrack command that reads 6 rows) gets a row of its own.
 FLOORS = ("floor: python -c 'import sqlmodel'", "floor: doctrack party list --json")
+FLOOR_WHAT = "python -c 'import sqlmodel'"
+#: The workload of the second floor's row in the suite's table.
+BASELINE = "party list --json (6 rows; baseline)"
+
+_LIST = ["doc", "list", "--json", "--summit", LIST_SUMMIT, "--state", LIST_STATE, "--limit", "50"]
+
+#: The commands timed at every size (arguments after ``doctrack --config --db --now``);
+#: ``{show_slug}``, ``{half_matches}`` and ``{half_all}`` are filled in from the world.
+OPERATIONS: tuple[tuple[Operation, tuple[str, ...]], ...] = (
+    (
+        Operation(f"doc list --summit {LIST_SUMMIT} --state {LIST_STATE} --limit 50", "flat"),
+        (*_LIST,),
+    ),
+    (
+        Operation(
+            f"doc list --summit {LIST_SUMMIT} --state {LIST_STATE} --limit 50 --offset M/2",
+            "linear",
+            "OFFSET skips index entries",
+        ),
+        (*_LIST, "--offset", "{half_matches}"),
+    ),
+    (
+        Operation("doc list --limit 50 --offset N/2", "linear", "OFFSET skips index entries"),
+        ("doc", "list", "--json", "--limit", "50", "--offset", "{half_all}"),
+    ),
+    (
+        Operation(
+            "doc list --limit 50 --after m (keyset)",
+            "flat",
+            "skips the slugs before 'm' by an index seek",
+        ),
+        ("doc", "list", "--json", "--limit", "50", "--after", "m"),
+    ),
+    (
+        Operation(f"doc list --summit {LIST_SUMMIT} (all, streamed)", "linear", "returns more"),
+        ("doc", "list", "--json", "--summit", LIST_SUMMIT),
+    ),
+    (
+        Operation("doc show SLUG", "flat", same_output=True),
+        ("doc", "show", "{show_slug}", "--json"),
+    ),
+    (
+        Operation(f"deadlines --overdue --summit {FIXED_SUMMIT}", "flat", same_output=True),
+        ("deadlines", "--overdue", "--json", "--summit", FIXED_SUMMIT),
+    ),
+    (
+        Operation("reminders run (nothing due)", "flat", same_output=True),
+        ("reminders", "run"),
+    ),
+    (
+        Operation(f"report status --summit {FIXED_SUMMIT} --format json", "flat", same_output=True),
+        ("report", "status", "--summit", FIXED_SUMMIT, "--format", "json"),
+    ),
+)
 
 
 def operations(info: Generated) -> list[tuple[Operation, list[str]]]:
-    """The commands timed at one size (arguments after ``doctrack --config --db --now``)."""
-    far_filtered = max(0, info.list_matches // 2)
-    far_all = info.instruments // 2
-    return [
-        (
-            Operation(
-                f"doc list --summit {LIST_SUMMIT} --state {LIST_STATE} --limit 50", "flat"
-            ),
-            ["doc", "list", "--json", "--summit", LIST_SUMMIT, "--state", LIST_STATE,
-             "--limit", "50"],
-        ),
-        (
-            Operation(
-                "  same, --offset half the matches",
-                "linear",
-                "OFFSET skips index entries",
-            ),
-            ["doc", "list", "--json", "--summit", LIST_SUMMIT, "--state", LIST_STATE,
-             "--limit", "50", "--offset", str(far_filtered)],
-        ),
-        (
-            Operation(
-                "doc list --limit 50 --offset N/2",
-                "linear",
-                "OFFSET skips index entries",
-            ),
-            ["doc", "list", "--json", "--limit", "50", "--offset", str(far_all)],
-        ),
-        (
-            Operation(
-                "doc list --limit 50 --after m (keyset)",
-                "flat",
-                "skips the slugs before 'm' by an index seek",
-            ),
-            ["doc", "list", "--json", "--limit", "50", "--after", "m"],
-        ),
-        (
-            Operation(f"doc list --summit {LIST_SUMMIT} (all, streamed)", "linear", "returns more"),
-            ["doc", "list", "--json", "--summit", LIST_SUMMIT],
-        ),
-        (
-            Operation("doc show SLUG", "flat", same_output=True),
-            ["doc", "show", info.show_slug, "--json"],
-        ),
-        (
-            Operation(f"deadlines --overdue --summit {FIXED_SUMMIT}", "flat", same_output=True),
-            ["deadlines", "--overdue", "--json", "--summit", FIXED_SUMMIT],
-        ),
-        (
-            Operation("reminders run (nothing due)", "flat", same_output=True),
-            ["reminders", "run"],
-        ),
-        (
-            Operation(f"report status --summit {FIXED_SUMMIT} --format json", "flat",
-                      same_output=True),
-            ["report", "status", "--summit", FIXED_SUMMIT, "--format", "json"],
-        ),
-    ]  # fmt: skip
+    """The commands timed at one size, their arguments filled in from ``info``."""
+    values = {
+        "show_slug": info.show_slug,
+        "half_matches": str(max(0, info.list_matches // 2)),
+        "half_all": str(info.instruments // 2),
+    }
+    return [(op, [arg.format(**values) for arg in args]) for op, args in OPERATIONS]
+
+
+def workloads(backend: str) -> list[str]:
+    """The workloads of one backend's rows in the suite's table, in order."""
+    return [workload(backend, name) for name in (BASELINE, *(op.name for op, _ in OPERATIONS))]
+
+
+def workload(backend: str, name: str) -> str:
+    return f"growth {backend}: {name}"
 
 
 # -- databases ----------------------------------------------------------------------------------
@@ -241,8 +267,9 @@ class Runner:
     def argv(self, args: Sequence[str]) -> list[str]:
         return ["--config", str(self.config), "--db", self.url, "--now", NOW.isoformat(), *args]
 
-    def process(self, command: Sequence[str]) -> tuple[float, int]:
-        """Wall time (ms) and peak RSS (KiB) of one process; its stdout goes to ``out``."""
+    def process(self, command: Sequence[str]) -> tuple[float, float]:
+        """Wall time and CPU time (user + system), ms, of one process; its stdout goes to
+        ``out``."""
         errors = self.out.with_name(self.out.name + ".err")
         with self.out.open("wb") as sink, errors.open("wb") as err:
             started = time.perf_counter()
@@ -256,20 +283,18 @@ class Runner:
         if child.returncode != 0:
             stderr = errors.read_text(encoding="utf-8", errors="replace").strip()
             raise BenchError(f"{' '.join(command[-6:])} exited {child.returncode}: {stderr}")
-        return elapsed, usage.ru_maxrss
+        return elapsed, (usage.ru_utime + usage.ru_stime) * 1000
 
-    def doctrack(self, args: Sequence[str]) -> tuple[float, int]:
-        return self.process([sys.executable, "-m", "doctrack", *self.argv(args)])
-
-    def peak_rss(self, command: Sequence[str]) -> int:
-        """Runs ``[python, -m|-c, what, args...]`` once (untimed); its peak RSS in KiB."""
+    def peak_rss(self, command: Sequence[str]) -> tuple[int, float, float]:
+        """Runs ``[python, -m|-c, what, args...]`` once: its peak RSS in KiB, and its wall
+        and CPU time (ms)."""
         peak = self.out.with_name("peak.txt")
         peak.unlink(missing_ok=True)
-        self.process([command[0], "-c", PEAK_WRAPPER, str(peak), *command[1:]])
+        ms, cpu_ms = self.process([command[0], "-c", PEAK_WRAPPER, str(peak), *command[1:]])
         try:
-            return int(peak.read_text(encoding="ascii") or 0)
+            return int(peak.read_text(encoding="ascii") or 0), ms, cpu_ms
         except (OSError, ValueError):
-            return 0
+            return 0, ms, cpu_ms
 
     def in_process(self, args: Sequence[str]) -> float:
         """Wall time (ms) of the same command through ``doctrack.cli.root`` in this process."""
@@ -325,10 +350,17 @@ def write_config(folder: Path) -> Path:
 
 
 def measure(
-    runners: dict[int, Runner], infos: dict[int, Generated], repeats: int, inner: int
+    runners: dict[int, Runner],
+    infos: dict[int, Generated],
+    repeats: int,
+    inner: int,
+    *,
+    warm_up: bool = True,
 ) -> dict[int, list[tuple[Operation, Measure]]]:
     """Every command at every size. The sizes take turns (round robin, command by command),
-    so that a change in the machine's background load falls on all of them alike."""
+    so that a change in the machine's background load falls on all of them alike. The first
+    run of each (it gives the rows, the digest and the peak RSS) is an untimed warm-up, or
+    with ``warm_up=False`` (``--quick``) the first timed run."""
     sizes = sorted(runners)
     plans: dict[int, list[tuple[Operation, list[str], list[str] | None]]] = {}
     measures: dict[tuple[int, str], Measure] = {}
@@ -339,24 +371,28 @@ def measure(
             (
                 Operation(FLOORS[1], "floor"),
                 [*doctrack, *runner.argv(["party", "list", "--json"])],
-                None,
+                ["party", "list", "--json"],
             ),
             *((op, [*doctrack, *runner.argv(a)], a) for op, a in operations(infos[size])),
         ]
-        # Untimed: a warm-up that also gives each output's rows and digest, and peak memory.
+        # The first run of each: rows and digest of its output, and its peak memory.
         for op, command, _ in plans[size]:
-            kib = runner.peak_rss(command)
+            kib, ms, cpu_ms = runner.peak_rss(command)
             rows, digest = runner.output()
             skip = int(command[command.index("--offset") + 1]) if "--offset" in command else 0
-            measures[size, op.name] = Measure(
+            measures[size, op.name] = m = Measure(
                 op.name, size, rows, digest=digest, peak_rss_kib=kib, skipped=skip
             )
+            if not warm_up:
+                m.process_ms.append(ms)
+                m.process_cpu_ms.append(cpu_ms)
     # Whole processes.
-    for _ in range(repeats):
+    for _ in range(repeats if warm_up else repeats - 1):
         for size in sizes:
             for op, command, _ in plans[size]:
-                ms, _ = runners[size].process(command)
+                ms, cpu_ms = runners[size].process(command)
                 measures[size, op.name].process_ms.append(ms)
+                measures[size, op.name].process_cpu_ms.append(cpu_ms)
     # The same commands in this process: one untimed run each first (imports), then timed.
     gc.collect()
     for size in sizes:
@@ -428,7 +464,7 @@ def report(backend: str, results: dict[int, list[tuple[Operation, Measure]]]) ->
                     grown = verdict(previous, m)
                     if grown != "flat":
                         grew.setdefault(name, []).append(f"{grown} to {size:,}")
-                    if (grown != "flat" and op.expect == "flat") or grown == "worse":
+                    if surprising(op, grown):
                         surprises.append(f"{backend}: {name.strip()} grew {grown} to {size:,}")
             expected = op.expect + (f" ({op.why})" if op.why else "")
             rows.append(
@@ -459,77 +495,137 @@ def report(backend: str, results: dict[int, list[tuple[Operation, Measure]]]) ->
     return surprises
 
 
+# -- the suite's rows ---------------------------------------------------------------------------
+
+
+def _side(what: str, m: Measure) -> Side:
+    return Side(
+        what,
+        [round(ms * 1e6) for ms in m.process_ms],
+        cpu_ns=[round(ms * 1e6) for ms in m.process_cpu_ms] or None,
+    )
+
+
+def surprising(op: Operation, grown: str) -> bool:
+    """Whether a verdict is not what the operation should do."""
+    return (grown != "flat" and op.expect == "flat") or grown == "worse"
+
+
+def suite_rows(backend: str, results: dict[int, list[tuple[Operation, Measure]]]) -> list[Row]:
+    """One row per operation and size (the sizes in order), the baseline command's first:
+    the process beside ``python -c 'import sqlmodel'`` timed at the same size, the growth
+    from the previous size, the command's own time and the verdict in the notes."""
+    sizes = sorted(results)
+    by_name = {size: {op.name: (op, m) for op, m in results[size]} for size in sizes}
+    names = [FLOORS[1], *(op.name for op, _ in OPERATIONS)]
+    made: list[Row] = []
+    for name in names:
+        previous: Row | None = None
+        before: Measure | None = None
+        for size in sizes:
+            op, m = by_name[size][name]
+            _, floor = by_name[size][FLOORS[0]]
+            row = Row(
+                workload=workload(backend, BASELINE if name == FLOORS[1] else name),
+                size=f"{size:,} instruments",
+                doctrack=_side("doctrack", m),
+                floor=_side(FLOOR_WHAT, floor),
+                peak_bytes=m.peak_rss_kib * 1024 or None,
+                peak_kind="RSS",
+                details={
+                    "backend": backend,
+                    "instruments": size,
+                    "rows": m.rows,
+                    "skipped": m.skipped,
+                    "digest": m.digest,
+                    "own_ms": m.inner_ms,
+                    "expect": op.expect,
+                },
+            )
+            note = growth_note(row, previous)
+            if note is not None:
+                row.notes.append(note)
+            own = f"own {_ms(m.inner_median)} ms"
+            expect = "flat" if op.expect == "floor" else op.expect
+            if before is not None and m.inner_ms and before.inner_ms:
+                grown = verdict(before, m)
+                own += f" x{m.inner_median / before.inner_median:.2f}: {grown}"
+                if surprising(op, grown):
+                    own += f" (expected {expect}: NOT as expected)"
+                elif grown != expect:
+                    own += f" (expected {expect})"
+                row.details["verdict"] = grown
+            else:
+                own += f" (expected {expect})"
+            row.notes.append(own)
+            returned = f"{m.rows:,} row{'' if m.rows == 1 else 's'}" + (
+                f" after {m.skipped:,}" if m.skipped else ""
+            )
+            row.notes.append(returned)
+            made.append(row)
+            previous, before = row, m
+    return made
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.growth",
-        description="How doc list/show, deadlines, reminders run and the status report grow "
-        "with the database (generated at each size), on SQLite and PostgreSQL.",
+    p = parser(
+        "python -m bench.growth",
+        "How doc list/show, deadlines, reminders run and the status report grow with the "
+        "database (generated at each size), on SQLite and PostgreSQL.",
+        repeats=DEFAULT_REPEATS,
+        quick_repeats=QUICK_REPEATS,
+        quick=f"{QUICK_SIZES[0]:,} instruments only (no ratios), {QUICK_INNER} in-process run",
     )
-    parser.add_argument(
+    p.add_argument(
         "--sizes",
-        default=",".join(str(s) for s in DEFAULT_SIZES),
+        default=None,
         metavar="N,N,...",
-        help="instrument counts (default 1000,10000,100000)",
+        help=f"instrument counts (default {','.join(map(str, DEFAULT_SIZES))}, "
+        f"--quick {','.join(map(str, QUICK_SIZES))})",
     )
-    parser.add_argument(
+    p.add_argument(
         "--backend", choices=["sqlite", "postgres", "both"], default="both", help="(default both)"
     )
-    parser.add_argument(
+    p.add_argument(
         "--postgres",
+        "--postgres-url",
+        dest="postgres",
         default=PG_ADMIN,
         metavar="URL",
-        help=f"PostgreSQL server (a database on it is created and dropped; default {PG_ADMIN})",
+        help=f"PostgreSQL server (a database on it is created and dropped; default {PG_ADMIN}; "
+        "skipped if it does not answer)",
     )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=DEFAULT_REPEATS,
-        metavar="R",
-        help=f"processes per command and size; the median is reported (default "
-        f"{DEFAULT_REPEATS}); in-process runs: {DEFAULT_INNER}",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"1000 instruments only, {QUICK_REPEATS} repeats (a smoke run: no ratios)",
-    )
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results here")
-    args = parser.parse_args(argv)
-    try:
-        args.sizes = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
-    except ValueError:
-        parser.error(f"--sizes: not a list of numbers: {args.sizes!r}")
-    args.inner = DEFAULT_INNER
-    if args.quick:
-        args.sizes, args.repeats, args.inner = list(QUICK_SIZES), QUICK_REPEATS, QUICK_INNER
+    args = resolve(p, p.parse_args(argv))
+    if args.sizes is None:
+        args.sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    else:
+        try:
+            args.sizes = sorted({int(n) for n in str(args.sizes).split(",") if n.strip()})
+        except ValueError:
+            p.error(f"--sizes: not a list of numbers: {args.sizes!r}")
     if not args.sizes or min(args.sizes) < 200:
-        parser.error("--sizes: at least 200 instruments each")
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+        p.error("--sizes: at least 200 instruments each")
+    args.inner = QUICK_INNER if args.quick else DEFAULT_INNER
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return _main(args)
-    except BenchError as exc:
-        print(f"bench.growth: {exc}", file=sys.stderr)
-        return 1
+    return run_main("growth", rows, parse_args(argv))
 
 
-def _main(args: argparse.Namespace) -> int:
-    for line in machine_lines():
-        print(line)
+def rows(args: argparse.Namespace) -> list[Row]:
+    """Generate a world at every size on every backend, time the commands, print the
+    detailed tables and verdicts, and return the suite's rows."""
     print(
-        f"sizes {', '.join(f'{s:,}' for s in args.sizes)}; {args.repeats} processes and "
-        f"{args.inner} in-process runs per command and size; --now {NOW.isoformat()}"
+        f"sizes {', '.join(f'{s:,}' for s in args.sizes)}; {args.repeats} process(es) and "
+        f"{args.inner} in-process run(s) per command and size; --now {NOW.isoformat()}"
     )
-    results: dict[str, dict[int, list[tuple[Operation, Measure]]]] = {}
-    generated: dict[str, dict[int, dict[str, Any]]] = {}
+    if args.quick:
+        print("--quick: no untimed warm-up; the first timed run gives the rows and peak RSS")
+    made: list[Row] = []
     surprises: list[str] = []
     with tempfile.TemporaryDirectory(prefix="doctrack-growth-") as tmp:
         folder = Path(tmp)
@@ -546,25 +642,28 @@ def _main(args: argparse.Namespace) -> int:
                 print(f"PostgreSQL skipped: {args.postgres} does not answer: {reason}")
         for backend in backends:
             print()
-            results[backend.name] = {}
-            generated[backend.name] = {}
+            generated: dict[int, dict[str, Any]] = {}
             with contextlib.ExitStack() as databases:
                 runners: dict[int, Runner] = {}
                 infos: dict[int, Generated] = {}
                 for size in args.sizes:
                     url = databases.enter_context(backend.database(size))
                     infos[size] = info = generate(url, size)
-                    print(f"{backend.name} {size:,}: {info.describe()}")
-                    generated[backend.name][size] = {
+                    print(f"{backend.name} {size:,}: {info.describe()}", flush=True)
+                    generated[size] = {
                         k: v for k, v in asdict(info).items() if k not in {"url", "script"}
                     }
                     runners[size] = Runner(url, config, folder / "out.txt")
-                results[backend.name] = measure(runners, infos, args.repeats, args.inner)
+                results = measure(runners, infos, args.repeats, args.inner, warm_up=not args.quick)
             print()
-            surprises += report(backend.name, results[backend.name])
+            surprises += report(backend.name, results)
+            backend_rows = suite_rows(backend.name, results)
+            for row in backend_rows:
+                row.details["generated"] = generated[row.details["instruments"]]
+            made += backend_rows
     print()
     print(
-        f"process ms: median wall time of `python -m doctrack ...` over {args.repeats} runs "
+        f"process ms: median wall time of `python -m doctrack ...` over {args.repeats} run(s) "
         "(min-max); own ms: the median of the same command run through doctrack.cli.root in "
         "this process (no interpreter start, imports warm: the command's own work, with its "
         "engine and connection); x prev: ratio to the previous size; peak RSS: of the "
@@ -586,28 +685,7 @@ def _main(args: argparse.Namespace) -> int:
         "entries it skips, even when it reads no row); keyset paging (doc list --after "
         "LAST_SLUG, the API's next) seeks instead, and every page costs the same"
     )
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": machine_lines(),
-                    "generated": generated,
-                    "results": {
-                        backend: {
-                            str(size): [asdict(m) | {"expect": op.expect} for op, m in rows]
-                            for size, rows in by_size.items()
-                        }
-                        for backend, by_size in results.items()
-                    },
-                    "not_as_expected": surprises,
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
-    return 0
+    return made
 
 
 if __name__ == "__main__":

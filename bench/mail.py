@@ -42,6 +42,7 @@ from bench._suite import (
     Row,
     Side,
     checkpoint,
+    count_option,
     free_port,
     fresh_copy,
     parser,
@@ -266,24 +267,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         repeats=DEFAULT_REPEATS,
         quick=f"{QUICK_REMINDERS} reminders",
     )
-    p.add_argument(
-        "--reminders",
-        type=int,
-        default=None,
-        metavar="N",
-        help=f"due reminders to send (default {DEFAULT_REMINDERS}, --quick {QUICK_REMINDERS})",
+    count_option(
+        p,
+        "reminders",
+        default=DEFAULT_REMINDERS,
+        quick=QUICK_REMINDERS,
+        minimum=1,
+        help="due reminders to send",
     )
     p.add_argument(
         "--no-memory",
         action="store_true",
         help="skip the extra untimed run that measures peak memory",
     )
-    args = resolve(p, p.parse_args(argv))
-    if args.reminders is None:
-        args.reminders = QUICK_REMINDERS if args.quick else DEFAULT_REMINDERS
-    if args.reminders < 1:
-        p.error("--reminders must be at least 1")
-    return args
+    return resolve(p, p.parse_args(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,7 @@ from bench._suite import (
     Row,
     Side,
     child_env,
+    count_option,
     mib,
     parser,
     read_peak,
@@ -172,23 +173,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         quick_repeats=QUICK_REPEATS,
         quick=f"{QUICK_INSTRUMENTS} instruments",
     )
-    p.add_argument(
-        "--instruments",
-        type=int,
-        default=None,
-        metavar="N",
-        help=f"instruments in the database (default {DEFAULT_INSTRUMENTS}, "
-        f"--quick {QUICK_INSTRUMENTS})",
+    count_option(
+        p,
+        "instruments",
+        default=DEFAULT_INSTRUMENTS,
+        quick=QUICK_INSTRUMENTS,
+        minimum=1,
+        help="instruments in the database",
     )
     p.add_argument(
         "--no-memory", action="store_true", help="skip the extra untimed runs for peak RSS"
     )
-    args = resolve(p, p.parse_args(argv))
-    if args.instruments is None:
-        args.instruments = QUICK_INSTRUMENTS if args.quick else DEFAULT_INSTRUMENTS
-    if args.instruments < 1:
-        p.error("--instruments must be at least 1")
-    return args
+    return resolve(p, p.parse_args(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

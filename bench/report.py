@@ -54,9 +54,13 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 import doctrack
+from bench import _chain
+from bench._chain import EVENT_COLUMNS, HEAD_COLUMNS
+from bench._history import Action, Odds, Texts, plan
 from bench._suite import (
     BenchError,
     Row,
+    count_option,
     mib,
     parser,
     proc_status_kib,
@@ -212,7 +216,17 @@ TASHKENT_STATES = (
     ("withdrawn", 10),
 )
 
-Action = tuple[Any, ...]
+#: How often things happen in an instrument's history (``bench._history.plan``).
+PLAN_ODDS = Odds(
+    drafting_revise=0.55,
+    review_positions=(0, 6),
+    review_revise=0.2,
+    review_more_positions=(0, 3),
+    early_positions=0.25,
+    early_positions_count=(1, 3),
+    agreed_reserve=0.1,
+)
+PLAN_TEXTS = Texts(tuple(PARTIES), POSITION_COMMENTS, WITHDRAW_COMMENTS)
 
 
 def utc(moment: datetime) -> str:
@@ -458,80 +472,7 @@ class Generator:
 
     def plan(self, wf: WorkflowDef, target: str) -> list[Action]:
         """The actions that take an instrument from its initial state to ``target``."""
-        rng = self.rng
-        acts: list[Action] = []
-        stances: dict[str, str] = {}
-
-        def positions(k: int) -> None:
-            for party in rng.sample(sorted(PARTIES), k):
-                stance = self.weighted((("approve", 65), ("reserve", 25), ("object", 10)))
-                comment = None
-                if stance != "approve" or rng.random() < 0.15:
-                    comment = rng.choice(POSITION_COMMENTS[stance])
-                acts.append(("position", party, stance, comment, rng.random() < 0.15))
-                stances[party] = stance
-
-        def revise() -> None:
-            acts.append(("revise",))
-            stances.clear()
-
-        def all_approve() -> None:
-            for party in sorted(PARTIES):
-                if stances.get(party) != "approve":
-                    lifted = "Reservation lifted." if party in stances else None
-                    acts.append(("position", party, "approve", lifted, rng.random() < 0.15))
-                    stances[party] = "approve"
-
-        def advance(trigger: str, comment: str | None = None) -> None:
-            acts.append(("advance", trigger, comment))
-
-        if target == "withdrawn":
-            before = self.weighted((("drafting", 3), ("expert_review", 5), ("agreed", 2)))
-            acts = self.plan(wf, before)
-            acts.append(("advance", "withdraw", rng.choice(WITHDRAW_COMMENTS)))
-            return acts
-        if target == "drafting":
-            if rng.random() < 0.55:
-                revise()
-                if wf.name == "programme" and rng.random() < 0.25:
-                    advance("submit")
-                    positions(rng.randint(1, 2))
-                    advance("rework", "Back to the drafters: see the reservations.")
-                    revise()
-                elif rng.random() < 0.3:
-                    positions(1)
-            return acts
-        revise()
-        advance("submit")
-        if target == "expert_review":
-            positions(rng.randint(0, 6))
-            if rng.random() < 0.2:
-                revise()
-                positions(rng.randint(0, 3))
-            return acts
-        if rng.random() < 0.25:
-            positions(rng.randint(1, 3))
-            if rng.random() < 0.5:
-                revise()
-        all_approve()
-        advance("agree", "Agreed ad referendum." if rng.random() < 0.2 else None)
-        if target == "agreed":
-            if rng.random() < 0.1:
-                party = rng.choice(sorted(PARTIES))
-                acts.append(
-                    ("position", party, "reserve", rng.choice(POSITION_COMMENTS["reserve"]), False)
-                )
-            return acts
-        advance("approve")
-        if target == "approved":
-            return acts
-        # Ufa only: adopted at the summit, then (conventions) in force after ratification.
-        acts.append(("session",))
-        advance("adopt" if wf.name == "programme" else "sign")
-        if target == "in_force":
-            acts.append(("ratified",))
-            advance("enter_into_force")
-        return acts
+        return plan(self.rng, wf, target, PLAN_ODDS, PLAN_TEXTS)
 
     # -- playing a plan ----------------------------------------------------------------------
 
@@ -746,7 +687,18 @@ INSERTS = {
     "party": ("code", "name"),
     "app_user": ("id", "name", "full_name", "email", "party_code", "language", "created_at"),
     "user_role": ("user_id", "role"),
-    "summit": ("id", "slug", "title", "city", "starts", "ends", "tz", "version", "created_at"),
+    "summit": (
+        "id",
+        "slug",
+        "title",
+        "city",
+        "starts",
+        "ends",
+        "tz",
+        "version",
+        "created_at",
+        *HEAD_COLUMNS,
+    ),
     "instrument": (
         "id",
         "slug",
@@ -761,6 +713,7 @@ INSERTS = {
         "version",
         "state_since",
         "created_at",
+        *HEAD_COLUMNS,
     ),
     "revision": (
         "id",
@@ -799,6 +752,7 @@ INSERTS = {
         "to_state",
         "comment",
         "payload",
+        *EVENT_COLUMNS,
     ),
 }
 
@@ -824,13 +778,22 @@ def build_database(path: Path, workflows: Workflows, n: int) -> DataSummary:
     doctrack.init_database(f"sqlite:///{path}")
     world = Generator(workflows, n).build()
     world.events.sort(key=lambda e: (e[0], e[1]))
-    events = [(i, e[2], e[3], utc(e[0]), *e[4:]) for i, e in enumerate(world.events, 1)]
+    linked, heads = _chain.link(
+        ((i, e[2], e[3], e[0], *e[4:]) for i, e in enumerate(world.events, 1)),
+        at=3,
+        instrument=1,
+        summit=2,
+        content=4,
+    )
+    events = [(*e[:3], utc(e[3]), *e[4:]) for e in linked]
+    summits = [(*s, *_chain.head(heads, "summit", s[0])) for s in world.summits]
+    instruments = [(*r, *_chain.head(heads, "instrument", r[0])) for r in world.instruments]
     rows: dict[str, Sequence[Sequence[Any]]] = {
         "party": world.parties,
         "app_user": world.users,
         "user_role": world.roles,
-        "summit": world.summits,
-        "instrument": world.instruments,
+        "summit": summits,
+        "instrument": instruments,
         "revision": world.revisions,
         "position": world.positions,
         "deadline": world.deadlines,
@@ -1609,13 +1572,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         repeats=DEFAULT_REPEATS,
         quick=f"{QUICK_INSTRUMENTS} instruments, no large memory run",
     )
-    p.add_argument(
-        "--instruments",
-        type=int,
-        default=None,
-        metavar="N",
-        help=f"instruments in the summit (default {DEFAULT_INSTRUMENTS:,}, "
-        f"--quick {QUICK_INSTRUMENTS})",
+    count_option(
+        p,
+        "instruments",
+        default=DEFAULT_INSTRUMENTS,
+        quick=QUICK_INSTRUMENTS,
+        minimum=10,
+        help="instruments in the summit",
     )
     p.add_argument(
         "--memory-factor",
@@ -1639,12 +1602,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--side", choices=("doctrack", "floor"), help=argparse.SUPPRESS)
     args = resolve(p, p.parse_args(argv))
-    if args.instruments is None:
-        args.instruments = QUICK_INSTRUMENTS if args.quick else DEFAULT_INSTRUMENTS
     if args.memory_factor is None:
         args.memory_factor = 0 if args.quick else DEFAULT_MEMORY_FACTOR
-    if args.instruments < 10:
-        p.error("--instruments must be at least 10")
     return args
 
 

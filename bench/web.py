@@ -83,6 +83,7 @@ from bench._suite import (
     Row,
     Side,
     checkpoint,
+    count_option,
     dist_version,
     free_port,
     fresh_copy,
@@ -863,13 +864,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="C",
         help=f"concurrent clients (threads), default {DEFAULT_CLIENTS}",
     )
-    p.add_argument(
-        "--instruments",
-        type=int,
-        default=None,
-        metavar="N",
-        help=f"instruments advanced through {len(advance.STEPS)} transitions each "
-        f"(default {DEFAULT_INSTRUMENTS}, --quick {QUICK_INSTRUMENTS})",
+    count_option(
+        p,
+        "instruments",
+        default=DEFAULT_INSTRUMENTS,
+        quick=QUICK_INSTRUMENTS,
+        minimum=1,
+        help=f"instruments advanced through {len(advance.STEPS)} transitions each",
     )
     p.add_argument(
         "--postgres-url",
@@ -879,8 +880,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         f"and drops its own databases ({PG_PREFIX}_*) there",
     )
     args = resolve(p, p.parse_args(argv))
-    if args.instruments is None:
-        args.instruments = QUICK_INSTRUMENTS if args.quick else DEFAULT_INSTRUMENTS
     args.health_requests = QUICK_HEALTH_REQUESTS if args.quick else HEALTH_REQUESTS
     if args.clients < 1:
         p.error("--clients must be at least 1")

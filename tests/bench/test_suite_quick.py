@@ -19,9 +19,14 @@ from sqlalchemy.engine import make_url
 
 from helpers import ROOT
 
+if str(ROOT) not in sys.path:  # the benchmarks live beside the package, in the checkout
+    sys.path.insert(0, str(ROOT))
+
+from bench import growth
+
 PG_ENV = "DOCTRACK_TEST_POSTGRES_URL"
 
-#: benchmark -> the workloads of its rows (bench.web: one row per backend, added below)
+#: benchmark -> the workloads of its rows (bench.web and bench.growth: per backend, below)
 EXPECTED = {
     "advance": ["advance (convention, Python API)"],
     "mail": ["reminder dispatch (SMTP)"],
@@ -30,24 +35,31 @@ EXPECTED = {
 }
 
 
-def web_backends() -> tuple[list[str], list[str]]:
-    """bench.web's options and backends: PostgreSQL too where the tests have one (CI)."""
+def backends() -> tuple[list[str], list[str]]:
+    """bench.web's and bench.growth's options and backends: PostgreSQL too where the tests
+    have one (CI)."""
     base = os.environ.get(PG_ENV)
     if not base:
-        return ["--args", "web=--backend sqlite"], ["sqlite"]
+        return [
+            *("--args", "web=--backend sqlite"),
+            *("--args", "growth=--backend sqlite"),
+        ], ["sqlite"]
     admin = make_url(base).set(database="postgres").render_as_string(hide_password=False)
-    return ["--args", f"web=--backend both --postgres-url {shlex.quote(admin)}"], [
-        "sqlite",
-        "postgres",
-    ]
+    url = shlex.quote(admin)
+    return [
+        *("--args", f"web=--backend both --postgres-url {url}"),
+        *("--args", f"growth=--backend both --postgres-url {url}"),
+    ], ["sqlite", "postgres"]
 
 
 @pytest.mark.slow
 def test_quick_suite_runs_every_benchmark_into_one_table(tmp_path: Path) -> None:
-    web_args, backends = web_backends()
+    extra_args, names = backends()
     expected = {
         **EXPECTED,
-        "web": [f"REST advance ({backend}, 8 clients)" for backend in backends],
+        "web": [f"REST advance ({backend}, 8 clients)" for backend in names],
+        # one row per operation at the one --quick size
+        "growth": [w for backend in names for w in growth.workloads(backend)],
     }
     out = tmp_path / "rows.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCTRACK_")}
@@ -55,7 +67,7 @@ def test_quick_suite_runs_every_benchmark_into_one_table(tmp_path: Path) -> None
         filter(None, [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH")])
     )
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", *web_args, "--json", str(out)],
+        [sys.executable, "-m", "bench", "--quick", *extra_args, "--json", str(out)],
         cwd=ROOT,
         env=env,
         capture_output=True,
