@@ -525,6 +525,24 @@ def fresh_copy(template: Path, dest: Path) -> Path:
 # -- processes ----------------------------------------------------------------------------------
 
 
+def compile_doctrack() -> str:
+    """Compile doctrack's modules to bytecode (``__pycache__``, git-ignored) before processes
+    are timed, and say so. An installed wheel ships compiled (pip compiles at install time);
+    an editable checkout under ``PYTHONDONTWRITEBYTECODE=1`` (set on some machines) would
+    otherwise compile every module from source in every process, which the floor
+    (``import sqlmodel``, compiled by pip) never pays."""
+    import compileall
+
+    import doctrack
+
+    package = Path(doctrack.__file__).resolve().parent
+    if not compileall.compile_dir(str(package), quiet=1):
+        raise BenchError(f"could not compile {package} to bytecode")
+    unset = "PYTHONDONTWRITEBYTECODE" in os.environ
+    why = " (PYTHONDONTWRITEBYTECODE is set here: nothing else would)" if unset else ""
+    return f"bytecode: doctrack's modules compiled before timing, as a wheel ships them{why}"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now (the kernel's pick)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

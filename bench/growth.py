@@ -58,6 +58,7 @@ from bench._suite import (
     BenchError,
     Row,
     Side,
+    compile_doctrack,
     growth_note,
     parser,
     pg_admin,
@@ -625,6 +626,7 @@ def rows(args: argparse.Namespace) -> list[Row]:
     )
     if args.quick:
         print("--quick: no untimed warm-up; the first timed run gives the rows and peak RSS")
+    print(compile_doctrack())
     made: list[Row] = []
     surprises: list[str] = []
     with tempfile.TemporaryDirectory(prefix="doctrack-growth-") as tmp:

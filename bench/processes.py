@@ -41,6 +41,7 @@ from bench._suite import (
     Row,
     Side,
     child_env,
+    compile_doctrack,
     count_option,
     mib,
     parser,
@@ -200,6 +201,7 @@ def rows(args: argparse.Namespace) -> list[Row]:
         started = time.perf_counter()
         advance.build_sqlite(db, slugs)
         setup_s = time.perf_counter() - started
+        print(compile_doctrack())
         floor, listing, showing = measure(
             commands(sqlite_url(db), slugs, show), folder, args.repeats, memory=not args.no_memory
         )
