@@ -1,4 +1,4 @@
-"""Shared by the fault tests: whole-database snapshots, PostgreSQL admin helpers, figures.
+"""Shared by the fault tests: PostgreSQL admin helpers, figures.
 
 Each fault test ends with one ``FIGURES`` line (shown by ``pytest -s``) and, when
 ``DOCTRACK_TEST_ARTIFACTS`` names a folder, writes the same figures to
@@ -13,29 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from doctrack.storage.tables import METADATA
 from helpers import ROOT, WORKFLOWS
-
-Snapshot = dict[str, list[tuple[Any, ...]]]
-
-
-def snapshot(url: str) -> Snapshot:
-    """Every row of every doctrack table, in primary-key order, read on a fresh engine."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return {
-                table.name: [
-                    tuple(row)
-                    for row in conn.execute(select(table).order_by(*table.primary_key.columns))
-                ]
-                for table in METADATA.sorted_tables
-            }
-    finally:
-        engine.dispose()
 
 
 def terminate_backends(url: str, *, pid: int | None = None) -> int:

@@ -13,12 +13,12 @@ from datetime import date
 from typing import Any
 
 import pytest
-from faults_support import record, snapshot, terminate_backends
+from faults_support import record, terminate_backends
 from sqlalchemy import event
 
 from doctrack.errors import ConnectionLostError
 from doctrack.services.tracking import Tracker
-from helpers import approve_all
+from helpers import approve_all, snapshot
 
 POSTGRES_ONLY = pytest.mark.parametrize(
     "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from faults_support import record, snapshot
+from faults_support import record
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
@@ -35,7 +35,7 @@ from doctrack.cli import root
 from doctrack.clock import FixedClock
 from doctrack.config import SETTINGS
 from doctrack.engine.registry import Workflows
-from helpers import START, WORKFLOWS
+from helpers import START, WORKFLOWS, snapshot
 
 ENV: dict[str, str | None] = {s.env: None for s in SETTINGS} | {
     "DOCTRACK_WORKFLOWS": str(WORKFLOWS),

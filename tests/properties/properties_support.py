@@ -16,14 +16,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import Engine
 
 from doctrack.services.tracking import Tracker
 from doctrack.storage.tables import METADATA
-from helpers import PARTIES
+from helpers import PARTIES, Rows, every_row
 
-Rows = dict[str, list[tuple[Any, ...]]]
 #: The world's summits: slug -> (zone, first day); each lasts two days.
 SUMMITS = {"t16": ("Asia/Tashkent", date(2016, 6, 23)), "a17": ("Asia/Almaty", date(2017, 6, 8))}
 #: The world's staff: user name -> role.
@@ -67,10 +66,7 @@ def seed_world(t: Tracker, workflows: list[str]) -> list[str]:
 def snapshot(engine: Engine) -> Rows:
     """Every row of every doctrack table, in primary-key order."""
     with engine.connect() as conn:
-        return {
-            t.name: [tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
-            for t in METADATA.sorted_tables
-        }
+        return every_row(conn)
 
 
 def sqlite_restorer(url: str, template: Path) -> Callable[[], None]:

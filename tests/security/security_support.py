@@ -1,5 +1,5 @@
-"""Helpers of the security tests: the payload corpus, a checker for live markup, table
-snapshots, and counters whose figures the tests print for SECURITY.md."""
+"""Helpers of the security tests: the payload corpus, a checker for live markup, and
+counters whose figures the tests print for SECURITY.md."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ import re
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import create_engine, select
-
-from doctrack.storage.tables import METADATA
 
 HERE = Path(__file__).parent
 PAYLOADS: dict[str, list[str]] = {
@@ -96,18 +91,3 @@ def assert_escaped(html: str, payloads: list[str], where: str) -> int:
         if "<" in p:
             assert p not in html, f"{where}: {p!r} appears unescaped"
     return len(payloads)
-
-
-def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, in primary-key order."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            result = {}
-            for table in METADATA.sorted_tables:
-                order = list(table.primary_key.columns) or list(table.columns)
-                rows = conn.execute(select(table).order_by(*order)).all()
-                result[table.name] = [tuple(r) for r in rows]
-            return result
-    finally:
-        engine.dispose()

@@ -24,12 +24,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from security_support import ALL_PAYLOADS, snapshot
+from security_support import ALL_PAYLOADS
 
 from doctrack.cli import root
 from doctrack.config import SETTINGS
 from doctrack.services.tracking import Tracker
-from helpers import WORKFLOWS
+from helpers import WORKFLOWS, snapshot
 
 #: Commands that serve or loop until stopped, and options that would start a server.
 SKIPPED = {("serve",), ("scheduler",)}

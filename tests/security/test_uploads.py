@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from security_support import snapshot
 
 from doctrack.config import MAX_UPLOAD_MIB, load_settings
 from doctrack.errors import ConfigError
 from doctrack.services.tracking import MAX_REVISION_BYTES, Tracker
+from helpers import snapshot
 from web.web_support import make_site
 
 MIB = 2**20

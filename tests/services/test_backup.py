@@ -51,21 +51,17 @@ from doctrack.storage import backup as store
 from doctrack.storage.db import SCHEMA_HEAD, Database
 from doctrack.storage.tables import API_TOKEN, EVENT, LOGIN_FAILURE, METADATA, REMINDER, USER
 from doctrack.wiring import make_dispatcher
-from helpers import WORKFLOWS
+from helpers import WORKFLOWS, Rows, every_row
 
 PASSWORD = "a long enough password"
 BLOB = bytes(range(256)) * 3
 COMMENT = 'first line\nsecond line\u2028«Ташкент» 塔什干 "quoted" \\ tab\t'
-Rows = dict[str, list[tuple[Any, ...]]]
 
 
 def dump(db: Database) -> Rows:
     """Every row of every table, in primary-key order."""
     with db.read() as conn:
-        return {
-            t.name: [tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
-            for t in METADATA.sorted_tables
-        }
+        return every_row(conn)
 
 
 def without(rows: Rows, *names: str) -> Rows:
