@@ -88,14 +88,8 @@ class Database:
     def read(self) -> Iterator[Connection]:
         """A read transaction (deferred on SQLite)."""
         self._check_schema()
-        try:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
-        except DBAPIError as exc:
-            failure = database_failure(exc, sqlite_file=self.sqlite_file)
-            if failure is None:
-                raise
-            raise failure from exc
+        with self._failures(), self.engine.connect() as conn, conn.begin():
+            yield conn
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -103,32 +97,26 @@ class Database:
         reads made of several queries (reports, exports). SQLite in WAL mode gives a
         deferred transaction that already; PostgreSQL needs REPEATABLE READ."""
         self._check_schema()
-        try:
-            with self.engine.connect() as plain:
-                conn = plain
-                if not self.is_sqlite:
-                    conn = plain.execution_options(
-                        isolation_level="REPEATABLE READ", postgresql_readonly=True
-                    )
-                with conn.begin():
-                    yield conn
-        except DBAPIError as exc:
-            failure = database_failure(exc, sqlite_file=self.sqlite_file)
-            if failure is None:
-                raise
-            raise failure from exc
+        with self._failures(), self.engine.connect() as plain:
+            conn = plain
+            if not self.is_sqlite:
+                conn = plain.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction: all or nothing. On SQLite it takes the write lock at once."""
         self._check_schema()
-        committing = False
+        committing = [False]
         try:
-            with self._writer, self.engine.connect() as plain:
+            with self._failures(committing), self._writer, self.engine.connect() as plain:
                 conn = plain.execution_options(**{_WRITE: True})
                 with conn.begin():
                     yield conn
-                    committing = True
+                    committing[0] = True
         except IntegrityError as exc:
             reason = _reason(exc)
             if APPEND_ONLY in reason:
@@ -139,8 +127,17 @@ class Database:
         except DataError as exc:
             # A value the use case did not check (too long, out of range): nothing written.
             raise UsageError(f"value refused by the database: {_reason(exc)}") from None
+
+    @contextmanager
+    def _failures(self, committing: list[bool] | None = None) -> Iterator[None]:
+        """Driver errors that say the database itself failed become the one-line
+        :class:`DatabaseFailedError` of :func:`database_failure`; ``committing[0]`` tells
+        whether the block had reached its COMMIT."""
+        try:
+            yield
         except DBAPIError as exc:
-            failure = database_failure(exc, committing=committing, sqlite_file=self.sqlite_file)
+            reached = committing is not None and committing[0]
+            failure = database_failure(exc, committing=reached, sqlite_file=self.sqlite_file)
             if failure is None:
                 raise
             raise failure from exc
