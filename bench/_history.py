@@ -10,6 +10,7 @@ caller keeps its own, so that the data it generates for a seed does not change.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -149,3 +150,8 @@ def plan(
         acts.append(("ratified",))
         advance("enter_into_force")
     return acts
+
+
+def payload(**values: Any) -> str:
+    """An event payload, serialized as doctrack's use cases serialize it."""
+    return json.dumps(values, sort_keys=True, ensure_ascii=False)

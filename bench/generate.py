@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import sys
 import time
@@ -57,7 +56,7 @@ from sqlalchemy import Table, text
 import doctrack
 from bench import _chain
 from bench._chain import EVENT_COLUMNS, HEAD_COLUMNS
-from bench._history import Action, Odds, Texts, plan
+from bench._history import Action, Odds, Texts, payload, plan
 from doctrack.config import Settings
 from doctrack.domain import LEAD_DELEGATE, EventKind, ReminderKind, ReminderStatus
 from doctrack.engine.deadlines import due_times
@@ -256,11 +255,6 @@ PLAN_ODDS = Odds(
     early_positions_count=(1, 4),
 )
 PLAN_TEXTS = Texts(tuple(PARTIES), POSITION_COMMENTS, WITHDRAW_COMMENTS)
-
-
-def _payload(**values: Any) -> str:
-    """An event payload, serialized as doctrack's use cases serialize it."""
-    return json.dumps(values, sort_keys=True, ensure_ascii=False)
 
 
 # -- what the generator makes ------------------------------------------------------------------
@@ -480,7 +474,7 @@ class Generator:
                 ACTOR,
                 EventKind.SUMMIT_CREATED,
                 summit_id=s.id,
-                payload=_payload(starts=s.starts.isoformat(), ends=s.ends.isoformat(), tz=s.tz),
+                payload=payload(starts=s.starts.isoformat(), ends=s.ends.isoformat(), tz=s.tz),
             )
         others = self.n - self.fixed
         counts = {s.slug: int(others * s.share) for s in SUMMITS}
@@ -607,7 +601,7 @@ class Generator:
             ACTOR,
             EventKind.CREATED,
             instrument_id=spec.id,
-            payload=_payload(
+            payload=payload(
                 summit=summit.slug, workflow=wf.name, lead=spec.lead, depends_on=depends_on
             ),
         )
@@ -680,9 +674,7 @@ class Generator:
                 EventKind.REVISION,
                 instrument_id=spec.id,
                 comment=note,
-                payload=_payload(
-                    number=number, filename=filename, sha256=digest, size=len(content)
-                ),
+                payload=payload(number=number, filename=filename, sha256=digest, size=len(content)),
             )
         elif what == "position":
             _, party, stance, comment, on_behalf = act
@@ -707,7 +699,7 @@ class Generator:
                 EventKind.POSITION,
                 instrument_id=spec.id,
                 comment=comment,
-                payload=_payload(
+                payload=payload(
                     party=party,
                     stance=stance,
                     revision=spec.revision_number,

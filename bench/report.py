@@ -56,7 +56,7 @@ from markupsafe import Markup
 import doctrack
 from bench import _chain
 from bench._chain import EVENT_COLUMNS, HEAD_COLUMNS
-from bench._history import Action, Odds, Texts, plan
+from bench._history import Action, Odds, Texts, payload, plan
 from bench._suite import (
     BenchError,
     Row,
@@ -234,11 +234,6 @@ def utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _payload(**values: Any) -> str:
-    """An event payload, serialized as doctrack's use cases serialize it."""
-    return json.dumps(values, sort_keys=True, ensure_ascii=False)
-
-
 @dataclass(slots=True)
 class Spec:
     """One instrument to generate."""
@@ -370,14 +365,14 @@ class Generator:
             SECRETARY,
             "summit_created",
             summit_id=UFA.id,
-            payload=_payload(starts=UFA.starts.isoformat(), ends=UFA.ends.isoformat(), tz=UFA.tz),
+            payload=payload(starts=UFA.starts.isoformat(), ends=UFA.ends.isoformat(), tz=UFA.tz),
         )
         self.event(
             TASHKENT.created_at,
             SECRETARY,
             "summit_created",
             summit_id=TASHKENT.id,
-            payload=_payload(
+            payload=payload(
                 starts=first_starts.isoformat(), ends=first_ends.isoformat(), tz=TASHKENT.tz
             ),
         )
@@ -387,7 +382,7 @@ class Generator:
             "summit_moved",
             summit_id=TASHKENT.id,
             comment="Moved at the request of the host country.",
-            payload=_payload(
+            payload=payload(
                 before={"starts": first_starts.isoformat(), "ends": first_ends.isoformat()},
                 after={"starts": TASHKENT.starts.isoformat(), "ends": TASHKENT.ends.isoformat()},
             ),
@@ -509,7 +504,7 @@ class Generator:
             rng.choice(COORDINATORS),
             "created",
             instrument_id=spec.id,
-            payload=_payload(
+            payload=payload(
                 summit=first.slug,
                 workflow=wf.name,
                 lead=spec.lead,
@@ -532,7 +527,7 @@ class Generator:
                 "retarget",
                 instrument_id=spec.id,
                 comment="Not ready for Ufa: carried over to the next summit.",
-                payload=_payload(from_summit=UFA.slug, to_summit=TASHKENT.slug),
+                payload=payload(from_summit=UFA.slug, to_summit=TASHKENT.slug),
             )
             start = spec.retarget_at
         else:
@@ -603,9 +598,7 @@ class Generator:
                 "revision",
                 instrument_id=spec.id,
                 comment=note,
-                payload=_payload(
-                    number=number, filename=filename, sha256=digest, size=len(content)
-                ),
+                payload=payload(number=number, filename=filename, sha256=digest, size=len(content)),
             )
         elif what == "position":
             _, party, stance, comment, on_behalf = act
@@ -626,7 +619,7 @@ class Generator:
                 "position",
                 instrument_id=spec.id,
                 comment=comment,
-                payload=_payload(
+                payload=payload(
                     party=party,
                     stance=stance,
                     revision=st.revision_number,
