@@ -24,13 +24,13 @@ from security_support import (
     live_markup,
     one_line_ok,
     shown_text,
-    snapshot,
 )
 from sqlalchemy import create_engine, select
 
 from doctrack.errors import UsageError
 from doctrack.services.tracking import Tracker
 from doctrack.storage.tables import METADATA
+from helpers import snapshot
 from web.web_support import Site, make_site
 
 SAFE_NAME = re.compile(r'^attachment; filename="[A-Za-z0-9_-][A-Za-z0-9._-]*"; filename\*=')
