@@ -9,6 +9,8 @@ import pytest
 from cli_support import Cli
 
 from doctrack.storage import backup as store
+from doctrack.storage.db import SCHEMA_HEAD
+from helpers import ROOT
 
 SLUGS = ("convention", "strategy", "action-plan")
 
@@ -58,6 +60,20 @@ def test_export_to_stdout(scenario: Cli, tmp_path: Path) -> None:
     path = tmp_path / "piped.jsonl"
     path.write_bytes(result.stdout_bytes)
     scenario.ok("import", str(path), db=f"sqlite:///{tmp_path / 'piped.db'}")
+
+
+def test_import_of_an_older_schema_says_it_was_upgraded(bare_cli: Cli, tmp_path: Path) -> None:
+    """The 0005 file of tests/services/test_backup.py, made by the doctrack of that schema."""
+    old = ROOT / "tests" / "data" / "export-0005-demo.jsonl"
+    target = f"sqlite:///{tmp_path / 'restored.db'}"
+    done = bare_cli.ok("import", str(old), db=target).stdout
+    assert done.startswith("imported 284 rows of 11 tables (without secrets)")
+    assert done.rstrip().endswith(f"; schema 0005 upgraded to {SCHEMA_HEAD}")
+    assert "the history is as it was written" in bare_cli.ok("audit", "verify", db=target).stdout
+    newer = tmp_path / "newer.jsonl"
+    newer.write_bytes(old.read_bytes().replace(b'"schema":"0005"', b'"schema":"0099"', 1))
+    line = _one_line(bare_cli.usage("import", str(newer), db=f"sqlite:///{tmp_path / 'n.db'}"))
+    assert "schema revision '0099', which this doctrack" in line
 
 
 def _one_line(result_stderr: str) -> str:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     func,
+    inspect,
     select,
     text,
     update,
@@ -48,6 +49,7 @@ from doctrack.services.accounts import Accounts
 from doctrack.services.notify import OutboxSender
 from doctrack.services.tracking import Tracker
 from doctrack.storage import backup as store
+from doctrack.storage import migrate
 from doctrack.storage.db import SCHEMA_HEAD, Database
 from doctrack.storage.tables import API_TOKEN, EVENT, LOGIN_FAILURE, METADATA, REMINDER, USER
 from doctrack.wiring import make_dispatcher
@@ -378,7 +380,9 @@ def _bad_file(case: str, good: bytes) -> bytes:
     if case == "version":
         edit_header(rows, _set("version", 2))
     elif case == "schema":
-        edit_header(rows, _set("schema", "0003"))
+        edit_header(rows, _set("schema", "0099"))
+    elif case == "older-schema-columns":  # today's columns under an older revision's name
+        edit_header(rows, _set("schema", "0004"))
     elif case == "not-export":
         edit_header(rows, _set("format", "something-else"))
     elif case == "unknown-table":
@@ -400,7 +404,11 @@ CASES = {
     "cut-at-line": (UsageError, "is cut short: no end line"),
     "after-end": (UsageError, "follows the end line"),
     "version": (UsageError, "export format version 2; this doctrack reads version 1"),
-    "schema": (UsageError, f"schema revision '0003' and this doctrack's is '{SCHEMA_HEAD}'"),
+    "schema": (
+        UsageError,
+        f"schema revision '0099', which this doctrack (schema '{SCHEMA_HEAD}') does not know",
+    ),
+    "older-schema-columns": (UsageError, "unknown column 'chain_head' of table 'summit'"),
     "not-export": (UsageError, "is not a doctrack export"),
     "unknown-table": (UsageError, "unknown table 'secret'"),
     "unknown-column": (UsageError, "unknown column 'colour'"),
@@ -534,3 +542,117 @@ def test_a_file_replaced_between_the_passes_is_refused(
     with pytest.raises(UsageError, match="changed while it was being imported"):
         backup.import_database(target, path)
     assert all(not found for found in dump(target).values())
+
+
+# -- a file of an older schema revision ------------------------------------------------------
+
+#: Exported by the doctrack of commit 932112a^ (schema 0005, before migration 0006) from its
+#: own demo (``doctrack demo``, then ``doctrack --now 2016-07-01T00:00 export``).
+OLD_EXPORT = WORKFLOWS.parent / "tests" / "data" / "export-0005-demo.jsonl"
+#: What that doctrack's ``audit verify`` printed as the heads digest of the database it
+#: exported: the history, chained as it was written.
+OLD_DIGEST = "774b85df991ece2d774565a5a42d81b60b2575edda07e12957333e4370015772"
+#: What migration 0005 added: the links of the hash chains.
+CHAIN_COLUMNS = {"event": {"seq", "prev_hash", "hash"}, "instrument": {"chain_head"},
+                 "summit": {"chain_head"}}  # fmt: skip
+
+
+def as_0004(path: Path) -> bytes:
+    """The 0005 file as an 0004 export would hold it: the same rows, no chain columns."""
+    lines = path.read_bytes().splitlines()[:-1]
+    header = json.loads(lines[0])
+    header["schema"] = "0004"
+    for table in header["tables"]:
+        dropped = CHAIN_COLUMNS.get(table["name"], set())
+        table["columns"] = [c for c in table["columns"] if c["name"] not in dropped]
+    out = [json.dumps(header).encode()]
+    for raw in lines[1:]:
+        row = json.loads(raw)
+        dropped = CHAIN_COLUMNS.get(row["t"], set())
+        row["r"] = {k: v for k, v in row["r"].items() if k not in dropped}
+        out.append(json.dumps(row, ensure_ascii=False).encode())
+    return reseal(out)
+
+
+def schema_of(url: str) -> dict[str, Any]:
+    """The revision, and every table's columns and indexes, of the database at ``url``."""
+    engine = create_engine(url)
+    try:
+        found = inspect(engine)
+        with engine.connect() as conn:
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return {
+            "revision": revision,
+            "tables": {
+                name: (
+                    sorted(c["name"] for c in found.get_columns(name)),
+                    sorted(str(i["name"]) for i in found.get_indexes(name)),
+                )
+                for name in found.get_table_names()
+            },
+        }
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("revision", ["0005", "0004"])
+def test_an_older_export_is_upgraded_by_the_migrations(
+    revision: str, db_url: str, target: Database, tmp_path: Path
+) -> None:
+    """The file's rows go in at its revision, then the migrations bring them up to date: the
+    0004 file's chains are made by migration 0005, and come out as they were written."""
+    path = OLD_EXPORT
+    if revision == "0004":
+        path = tmp_path / "export-0004.jsonl"
+        path.write_bytes(as_0004(OLD_EXPORT))
+    head = schema_of(db_url)
+    summary = backup.import_database(target, path)
+    assert (summary.upgraded_from, summary.schema) == (revision, SCHEMA_HEAD)
+    assert summary.total == 284 and summary.rows["event"] == 64
+    assert schema_of(db_url) == head
+    assert _audit(db_url) == OLD_DIGEST
+    with target.read() as conn:
+        assert conn.execute(select(func.count()).select_from(EVENT)).scalar() == 64
+
+
+def test_an_older_export_into_a_database_without_a_schema(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        assert backup.import_database(db, OLD_EXPORT).upgraded_from == "0005"
+    finally:
+        db.dispose()
+    assert schema_of(db.url)["revision"] == SCHEMA_HEAD
+    assert _audit(db.url) == OLD_DIGEST
+
+
+@pytest.mark.parametrize("case", ["broken-foreign-key", "non-empty"])
+def test_an_older_export_refused_leaves_the_schema_as_it_was(
+    case: str,
+    db_url: str,
+    target: Database,
+    tmp_path: Path,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refusal after the schema was taken back to the file's revision rolls that back too."""
+    moves: list[str] = []
+    move = migrate.move
+    monkeypatch.setattr(migrate, "move", lambda conn, to: (moves.append(to), move(conn, to)))
+    path = tmp_path / "old.jsonl"
+    if case == "broken-foreign-key":
+        lines = OLD_EXPORT.read_bytes().splitlines()[:-1]
+        edit_row(lines, "reminder", _set("user_id", 999_999))
+        path.write_bytes(reseal(lines))
+    else:
+        path.write_bytes(OLD_EXPORT.read_bytes())
+        tracker = doctrack.connect(db_url, clock=clock)
+        tracker.add_party("KZ", name="Republic of Kazakhstan", actor="test")
+        tracker.db.dispose()
+    before, rows = schema_of(db_url), dump(target)
+    with pytest.raises((UsageError, RefusedError)) as caught:
+        backup.import_database(target, path)
+    expected = "rows of reminder break the schema" if case != "non-empty" else "not empty"
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
+    assert moves == (["0005"] if case == "broken-foreign-key" else [])
+    assert schema_of(db_url) == before
+    assert dump(target) == rows

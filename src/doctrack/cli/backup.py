@@ -75,7 +75,8 @@ def import_command(file: Path, quiet: bool) -> None:
 
     The file's header, row counts and checksum are checked before anything is written; the
     rows go in in one transaction, so a failure leaves the database empty. A database
-    without a schema gets one first.
+    without a schema gets one first. A file of an older schema revision goes in at that
+    revision, and the migrations then upgrade it, in the same transaction.
     """
     from doctrack.errors import UsageError
     from doctrack.services.backup import import_database
@@ -88,9 +89,12 @@ def import_command(file: Path, quiet: bool) -> None:
     finally:
         db.dispose()
     secrets = "with" if summary.secrets else "without"
+    upgraded = ""
+    if summary.upgraded_from is not None:
+        upgraded = f"; schema {summary.upgraded_from} upgraded to {summary.schema}"
     click.echo(
         f"imported {summary.total} rows of {len(summary.rows)} tables ({secrets} secrets) "
-        f"from {file}"
+        f"from {file}{upgraded}"
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Table
+from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -113,6 +113,8 @@ class BackupSummary:
     secrets: bool
     rows: dict[str, int]
     sha256: str
+    #: import: the older schema revision the file was exported at, which was upgraded
+    upgraded_from: str | None = None
 
     @property
     def total(self) -> int:
@@ -185,6 +187,8 @@ class FileCheck:
     """An export file that passed every check of the first pass."""
 
     path: Path
+    #: the schema revision the file was exported at
+    schema: str
     secrets: bool
     plans: dict[str, TablePlan]
     rows: dict[str, int]
@@ -218,7 +222,7 @@ class _Lines:
         return UsageError(f"{self.path}: line {number} {what}")
 
 
-def _check_header(lines: _Lines, header: Any) -> tuple[bool, dict[str, TablePlan]]:
+def _check_header(lines: _Lines, header: Any) -> tuple[str, bool, dict[str, TablePlan]]:
     path = lines.path
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise UsageError(f"{path} is not a doctrack export (no {FORMAT!r} header line)")
@@ -227,26 +231,64 @@ def _check_header(lines: _Lines, header: Any) -> tuple[bool, dict[str, TablePlan
             f"{path} is in export format version {header.get('version')!r}; "
             f"this doctrack reads version {VERSION}"
         )
-    if header.get("schema") != SCHEMA_HEAD:
-        raise UsageError(
-            f"{path} holds schema revision {header.get('schema')!r} and this doctrack's is "
-            f"{SCHEMA_HEAD!r}: import it with the doctrack that exported it, then 'doctrack init'"
-        )
+    schema = header.get("schema")
+    if schema != SCHEMA_HEAD:
+        from doctrack.storage import migrate
+
+        if schema not in migrate.revisions():
+            raise UsageError(
+                f"{path} holds schema revision {schema!r}, which this doctrack (schema "
+                f"{SCHEMA_HEAD!r}) does not know: import it with the doctrack that exported it "
+                "or a newer one"
+            )
     tables = header.get("tables")
     if not isinstance(tables, list):
         raise lines.bad(1, "has no list of tables")
     plans = {}
     for entry in tables:
-        plan = _plan_of(lines, entry)
+        plan = _plan_of(lines, entry, schema)
         plans[plan.table.name] = plan
-    return header.get("secrets") is True, plans
+    return schema, header.get("secrets") is True, plans
 
 
-def _plan_of(lines: _Lines, entry: Any) -> TablePlan:
+def _table_at(name: str, schema: str) -> Table | None:
+    """Table ``name`` as revision ``schema`` has it, or None. An older revision's table is
+    today's, cut to the columns it had then: without today's column defaults, so that an
+    INSERT names only the columns that exist."""
+    table = METADATA.tables.get(name)
+    if schema == SCHEMA_HEAD or table is None:
+        return table
+    from doctrack.storage import migrate
+
+    then = migrate.tables_at(schema).get(name)
+    if then is None:
+        return None
+    kept = [c for c in table.columns if c.name in then.columns]
+    return Table(
+        name, MetaData(), *(Column(c.name, c.type, primary_key=c.primary_key) for c in kept)
+    )
+
+
+def _required(table: Table, schema: str) -> set[str]:
+    """The columns a row of ``table`` must give at revision ``schema``."""
+    if schema != SCHEMA_HEAD:
+        from doctrack.storage import migrate
+
+        return set(migrate.tables_at(schema)[table.name].required)
+    required = set()
+    for column in table.columns:
+        optional = column.nullable or column.default is not None or column.server_default
+        automatic = column is table.autoincrement_column
+        if not optional and not automatic:
+            required.add(column.name)
+    return required
+
+
+def _plan_of(lines: _Lines, entry: Any, schema: str) -> TablePlan:
     if not isinstance(entry, dict) or not isinstance(entry.get("columns"), list):
         raise lines.bad(1, f"has a malformed table entry {entry!r}")
     name = entry.get("name")
-    table = METADATA.tables.get(name) if isinstance(name, str) else None
+    table = _table_at(name, schema) if isinstance(name, str) else None
     if table is None:
         raise lines.bad(1, f"names an unknown table {name!r}")
     columns, kinds = [], []
@@ -261,10 +303,9 @@ def _plan_of(lines: _Lines, entry: Any) -> TablePlan:
             )
         columns.append(cname)
         kinds.append(kind)
+    required = _required(table, schema)
     for column in table.columns:
-        optional = column.nullable or column.default is not None or column.server_default
-        automatic = column is table.autoincrement_column
-        if not optional and not automatic and column.name not in columns:
+        if column.name in required and column.name not in columns:
             raise lines.bad(1, f"lacks the column {name}.{column.name}, which is required")
     return TablePlan(table=table, columns=tuple(columns), kinds=tuple(kinds))
 
@@ -275,6 +316,7 @@ def check_file(path: Path) -> FileCheck:
     digest = hashlib.sha256()
     counts: dict[str, int] = {}
     plans: dict[str, TablePlan] = {}
+    schema = SCHEMA_HEAD
     secrets = False
     end: Any = None
     last = 0
@@ -283,7 +325,7 @@ def check_file(path: Path) -> FileCheck:
         if end is not None:
             raise lines.bad(number, "follows the end line")
         if number == 1:
-            secrets, plans = _check_header(lines, value)
+            schema, secrets, plans = _check_header(lines, value)
             counts = dict.fromkeys(plans, 0)
         elif isinstance(value, dict) and "end" in value:
             end = value
@@ -301,7 +343,12 @@ def check_file(path: Path) -> FileCheck:
     if end.get("rows") != counts:
         raise UsageError(f"{path}: the end line's row counts do not match the rows in the file")
     return FileCheck(
-        path=path, secrets=secrets, plans=plans, rows=counts, sha256=digest.hexdigest()
+        path=path,
+        schema=schema,
+        secrets=secrets,
+        plans=plans,
+        rows=counts,
+        sha256=digest.hexdigest(),
     )
 
 
@@ -336,14 +383,32 @@ def import_database(db: Database, path: Path, *, progress: Progress | None = Non
                 f"the database is not empty (it holds rows of {held}): "
                 "import restores into an empty database only"
             )
+        older = check.schema != SCHEMA_HEAD
+        if older:
+            # The database is empty: take its schema back to the file's revision, load the
+            # rows as they were, and let the migrations bring them (and the schema) up to
+            # date, all in this one transaction.
+            from doctrack.storage import migrate
+
+            migrate.move(conn, check.schema)
         try:
             sha256 = _load(conn, check, progress)
         except (KeyError, TypeError):
             sha256 = ""  # a line the first pass did not see: the file was replaced
         if sha256 != check.sha256:
             raise UsageError(f"{path} changed while it was being imported")
-        store.reset_identities(conn, [p.table for p in check.plans.values()])
-    return BackupSummary(schema=SCHEMA_HEAD, secrets=check.secrets, rows=check.rows, sha256=sha256)
+        if older:
+            if progress:
+                progress(f"upgrading the schema from {check.schema} to {SCHEMA_HEAD}")
+            migrate.move(conn, SCHEMA_HEAD)
+        store.reset_identities(conn, [METADATA.tables[name] for name in check.plans])
+    return BackupSummary(
+        schema=SCHEMA_HEAD,
+        secrets=check.secrets,
+        rows=check.rows,
+        sha256=sha256,
+        upgraded_from=check.schema if older else None,
+    )
 
 
 def _ensure_schema(db: Database) -> None:

@@ -1,13 +1,18 @@
-"""Create or upgrade the schema with Alembic (imported only by ``doctrack init``)."""
+"""Create or upgrade the schema with Alembic (imported only by ``doctrack init`` and
+``doctrack import``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from doctrack.errors import DatabaseNotReadyError
@@ -27,6 +32,68 @@ def head() -> str:
     found = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert found is not None
     return found
+
+
+def revisions() -> tuple[str, ...]:
+    """Every migration's id, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return tuple(reversed([r.revision for r in script.walk_revisions()]))
+
+
+@dataclass(frozen=True, slots=True)
+class TableAt:
+    """A table as one schema revision has it: its columns, and those a row must give."""
+
+    columns: frozenset[str]
+    required: frozenset[str]
+
+
+@cache
+def tables_at(revision: str) -> dict[str, TableAt]:
+    """The tables of schema ``revision``, read off an in-memory SQLite database migrated to
+    it (the migrations are the only record of what an older revision held). A required
+    column is NOT NULL without a server default and is not an integer primary key."""
+    if revision not in revisions():
+        raise ValueError(f"unknown schema revision {revision!r}")
+    engine = create_engine("sqlite://")
+    try:
+        with engine.begin() as conn:
+            move(conn, revision)
+            found = inspect(conn)
+            tables = {}
+            for name in found.get_table_names():
+                if name == "alembic_version":
+                    continue
+                key = found.get_pk_constraint(name)["constrained_columns"]
+                columns = found.get_columns(name)
+                required = {
+                    c["name"]
+                    for c in columns
+                    if not c["nullable"]
+                    and c.get("default") is None
+                    and not (key == [c["name"]] and str(c["type"]).upper() == "INTEGER")
+                }
+                tables[name] = TableAt(
+                    columns=frozenset(c["name"] for c in columns), required=frozenset(required)
+                )
+            return tables
+    finally:
+        engine.dispose()
+
+
+def move(conn: Connection, target: str) -> None:
+    """Upgrade or downgrade the schema on ``conn`` to ``target``, inside the caller's
+    transaction (both SQLite and PostgreSQL run DDL in a transaction)."""
+    order = revisions()
+    at = MigrationContext.configure(conn).get_current_revision()
+    if at == target:
+        return
+    cfg = alembic_config()
+    cfg.attributes["connection"] = conn
+    if at is None or order.index(at) < order.index(target):
+        command.upgrade(cfg, target)
+    else:
+        command.downgrade(cfg, target)
 
 
 def current(db: Database) -> str | None:
