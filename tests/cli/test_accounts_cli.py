@@ -101,7 +101,7 @@ def usage(cli: Cli, *args: str, **kwargs: Any) -> str:
 
 def test_passwd_reads_the_first_line_of_stdin(scenario: Cli) -> None:
     out = scenario.ok("user", "passwd", "sec", input=f"{PASSWORD}\nsecond line\n").stdout
-    assert out == "password set for user sec\n"
+    assert out == "password set for user sec; their web sessions have ended\n"
     assert password_is(scenario, "sec", PASSWORD)
     assert PASSWORD not in repr(rows(scenario))
 
@@ -169,6 +169,26 @@ def test_passwd_for_an_unknown_user_is_refused(scenario: Cli) -> None:
     assert refused(scenario, "user", "passwd", "nobody", input=f"{PASSWORD}\n") == (
         "no user 'nobody'"
     )
+
+
+def epochs(cli: Cli) -> dict[str, int]:
+    index = USER.c.keys().index("session_epoch")
+    return {r[1]: r[index] for r in rows(cli)["app_user"]}
+
+
+def test_passwd_and_signout_end_the_users_web_sessions_only(scenario: Cli) -> None:
+    """The session epoch is what a web session must still hold (tests/web/test_sessions.py)."""
+    before = epochs(scenario)
+    scenario.ok("user", "passwd", "sec", input=f"{PASSWORD}\n")
+    assert epochs(scenario) == {**before, "sec": before["sec"] + 1}
+    out = scenario.ok("user", "signout", "sec").stdout
+    assert out == "every web session of user sec has ended\n"
+    assert epochs(scenario) == {**before, "sec": before["sec"] + 2}
+    assert password_is(scenario, "sec", PASSWORD)
+
+
+def test_signout_of_an_unknown_user_is_refused(scenario: Cli) -> None:
+    assert refused(scenario, "user", "signout", "nobody") == "no user 'nobody'"
 
 
 def test_user_add_with_a_password_from_stdin(scenario: Cli, accounts: Accounts) -> None:

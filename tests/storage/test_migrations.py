@@ -11,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, insert, inspect, select, text
+from sqlalchemy import column, create_engine, insert, inspect, select, table, text
 from sqlalchemy.engine import make_url
 
 import doctrack
@@ -145,12 +145,13 @@ def _migrate_to(url: str, target: str, *, down: bool = False) -> None:
 def test_upgrade_from_0002_keeps_the_data_and_adds_accounts(empty_url: str) -> None:
     _migrate_to(empty_url, "0002")
     engine = create_engine(empty_url)
-    user_columns = [c for c in USER.c if c.name != "password_hash"]  # what 0002 has
+    user_columns = [c for c in USER.c if c.name not in ("password_hash", "session_epoch")]
     try:
         with engine.begin() as conn:
             conn.execute(insert(PARTY).values(code="KZ", name="Republic of Kazakhstan"))
+            as_then = table("app_user", *(column(c.name, c.type) for c in user_columns))
             conn.execute(
-                insert(USER).values(
+                insert(as_then).values(
                     id=1,
                     name="kz",
                     email="kz@example.org",
@@ -165,6 +166,7 @@ def test_upgrade_from_0002_keeps_the_data_and_adds_accounts(empty_url: str) -> N
         with engine.connect() as conn:
             assert conn.execute(select(*user_columns)).all() == before
             assert conn.execute(select(USER.c.password_hash)).scalars().all() == [None]
+            assert conn.execute(select(USER.c.session_epoch)).scalars().all() == [0]
         assert {"api_token", "login_failure"} <= table_names(empty_url)
     finally:
         engine.dispose()

@@ -3,6 +3,8 @@ the secret key that signs the cookies."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import stat
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from itsdangerous import TimestampSigner
 from web_support import PASSWORD, SECRET, Browser, Site, draft, make_site
 
 from doctrack.clock import FixedClock
@@ -136,6 +139,72 @@ def test_signing_out_ends_the_session(site: Site) -> None:
     response = browser.post("/logout")
     assert (response.status_code, response.headers["location"]) == (303, "/login")
     assert browser.get("/").status_code == 303
+
+
+def test_signing_out_ends_this_browsers_session_only(site: Site) -> None:
+    laptop, phone = site.browser("coord"), site.browser("coord")
+    laptop.post("/logout")
+    assert laptop.get("/").status_code == 303
+    assert phone.get("/").status_code == 200
+
+
+def copy_of(site: Site, browser: Browser) -> Browser:
+    """Another client holding a copy of ``browser``'s session cookie."""
+    thief = Browser(site.client())
+    thief.client.cookies.set(SESSION_COOKIE, browser.client.cookies[SESSION_COOKIE])
+    assert thief.get("/").status_code == 200
+    return thief
+
+
+def test_sign_out_everywhere_ends_every_session_copied_cookies_included(site: Site) -> None:
+    laptop, phone = site.browser("coord"), site.browser("coord")
+    thief, others = copy_of(site, phone), site.browser("sec")
+    response = laptop.post("/logout/everywhere")
+    assert (response.status_code, response.headers["location"]) == (303, "/login")
+    for ended in (laptop, phone, thief):
+        assert ended.get("/").headers["location"].startswith("/login")
+    assert others.get("/").status_code == 200  # another user's sessions go on
+    assert site.browser("coord").get("/").status_code == 200  # signing in again works
+
+
+def test_sign_out_everywhere_needs_the_csrf_token(site: Site) -> None:
+    browser = site.browser("coord")
+    epoch = site.tracker.get_user("coord").session_epoch
+    browser.csrf = "wrong"
+    assert browser.post("/logout/everywhere").status_code == 403
+    assert site.tracker.get_user("coord").session_epoch == epoch
+    assert copy_of(site, browser).get("/").status_code == 200
+
+
+def test_a_password_change_ends_the_users_sessions(site: Site) -> None:
+    browser = site.browser("coord")
+    thief = copy_of(site, browser)
+    site.accounts.set_password("coord", "a brand new long password")
+    assert browser.get("/").status_code == 303
+    assert thief.get("/").status_code == 303
+    assert site.accounts.login("coord", "a brand new long password").name == "coord"
+
+
+def forged(site: Site, session: dict[str, object]) -> Browser:
+    """A client with a cookie signed with the site's own key, as SessionMiddleware signs."""
+    data = base64.b64encode(json.dumps(session).encode())
+    browser = Browser(site.client())
+    browser.client.cookies.set(SESSION_COOKIE, TimestampSigner(SECRET).sign(data).decode("utf-8"))
+    return browser
+
+
+def test_a_session_without_the_users_epoch_is_over(site: Site) -> None:
+    """A cookie signed before the session epoch existed (or after it moved) is no session;
+    the same cookie with the epoch is one, so the forgery itself is sound."""
+    epoch = site.tracker.get_user("coord").session_epoch
+    assert forged(site, {"user": "coord", "epoch": epoch}).get("/").status_code == 200
+    for stale in (
+        {"user": "coord"},
+        {"user": "coord", "epoch": epoch - 1},
+        {"user": "coord", "epoch": str(epoch)},
+        {"user": "coord", "epoch": True},
+    ):
+        assert forged(site, stale).get("/").status_code == 303, stale
 
 
 def test_a_tampered_cookie_is_no_session(site: Site) -> None:

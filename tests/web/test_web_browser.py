@@ -224,3 +224,39 @@ def test_open_the_status_report_from_the_dashboard(
     finally:
         context.close()
     assert watch.problems == []
+
+
+def test_sign_out_everywhere_ends_the_session_in_another_browser(
+    served: tuple[Site, str], browser: Browser, tmp_path: Path
+) -> None:
+    """Two browsers signed in as one user: "Sign out everywhere" in one ends the other's
+    session too, at its next click; "Sign out" in a browser ends only that one's."""
+    _, base = served
+    artifacts = artifacts_dir(tmp_path)
+    laptop = browser.new_context(viewport=VIEWPORT)
+    phone = browser.new_context(viewport=VIEWPORT)
+    watches: list[Watch] = []
+    try:
+        pages = []
+        for context in (laptop, phone):
+            page = context.new_page()
+            watches.append(Watch(page, base))
+            sign_in(page, base, "coord")
+            pages.append(page)
+        mine, other = pages
+        header = mine.locator("header.top")
+        assert header.get_by_role("button", name="Sign out", exact=True).is_visible()
+        everywhere = header.get_by_role("button", name="Sign out everywhere")
+        assert everywhere.is_visible()
+        header.screenshot(path=artifacts / "web-header.png")
+        everywhere.click()
+        mine.wait_for_url(f"{base}/login")
+        other.goto(f"{base}/instruments/conv")
+        assert other.url == f"{base}/login?next=%2Finstruments%2Fconv"
+        sign_in(other, base, "coord")  # a fresh sign-in works
+        other.locator("header.top").get_by_role("button", name="Sign out", exact=True).click()
+        other.wait_for_url(f"{base}/login")
+    finally:
+        laptop.close()
+        phone.close()
+    assert [p for w in watches for p in w.problems] == []

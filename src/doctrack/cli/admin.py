@@ -145,10 +145,22 @@ def user_set(name: str, email: str | None, language: str | None, full_name: str 
 @user.command("passwd")
 @click.argument("name")
 def user_passwd(name: str) -> None:
-    """Set USER's password: the first line of stdin, or asked twice on a terminal."""
+    """Set USER's password: the first line of stdin, or asked twice on a terminal.
+
+    Every web session USER holds ends (API tokens are kept: see 'user token revoke')."""
     password = _read_password()
     _accounts().set_password(name, password)
-    click.echo(f"password set for user {name}")
+    click.echo(f"password set for user {name}; their web sessions have ended")
+
+
+@user.command("signout")
+@click.argument("name")
+def user_signout(name: str) -> None:
+    """End every web session of USER, in every browser, copied cookies included.
+
+    For a lost laptop or a stolen cookie. API tokens are kept: see 'user token revoke'."""
+    _accounts().end_sessions(name)
+    click.echo(f"every web session of user {name} has ended")
 
 
 @user.group("token")

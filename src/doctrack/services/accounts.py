@@ -140,12 +140,20 @@ class Accounts:
     # -- passwords ------------------------------------------------------------------------
 
     def set_password(self, name: str, password: str) -> None:
-        """Set (or replace) the password of user ``name``."""
+        """Set (or replace) the password of user ``name``; every web session they hold ends
+        (whoever knew the old password may be signed in)."""
         check_password(password)
         new = self.hasher.hash(password)
         with self.db.write() as conn:
             user = self._user(conn, name)
             store.set_password_hash(conn, user.id, new)
+            store.end_sessions(conn, user.id)
+
+    def end_sessions(self, name: str) -> None:
+        """End every web session of user ``name``, in every browser, copied cookies
+        included: each ends at its next request. API tokens are not touched."""
+        with self.db.write() as conn:
+            store.end_sessions(conn, self._user(conn, name).id)
 
     def login(self, name: str, password: str, *, source: str = "") -> UserRecord:
         """The user ``name`` if ``password`` is theirs.

@@ -27,6 +27,13 @@ def set_password_hash(conn: Connection, user_id: int, new: str) -> None:
     conn.execute(update(USER).where(USER.c.id == user_id).values(password_hash=new))
 
 
+def end_sessions(conn: Connection, user_id: int) -> None:
+    """Raise the user's session epoch: every web session they hold ends at its next request."""
+    conn.execute(
+        update(USER).where(USER.c.id == user_id).values(session_epoch=USER.c.session_epoch + 1)
+    )
+
+
 def replace_password_hash(conn: Connection, user_id: int, old: str, new: str) -> bool:
     """Set ``new`` if the stored hash is still ``old`` (a rehash must not undo a new password)."""
     result = conn.execute(

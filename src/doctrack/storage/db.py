@@ -37,7 +37,7 @@ from doctrack.errors import (
 )
 
 #: The Alembic revision this code expects; a test checks it is the migrations' head.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 _WRITE = "doctrack_write"
 #: The first words of what the event table's triggers answer an UPDATE or DELETE with.
 APPEND_ONLY = "event history is append-only"

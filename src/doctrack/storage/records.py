@@ -21,6 +21,8 @@ class UserRecord:
     party_code: str | None
     language: str
     roles: tuple[str, ...]
+    #: see ``app_user.session_epoch``: a web session is good while it holds this value
+    session_epoch: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -115,6 +115,7 @@ USER_COLUMNS = (
     USER.c.email,
     USER.c.party_code,
     USER.c.language,
+    USER.c.session_epoch,
     USER_ROLE.c.role,
 )
 
@@ -135,6 +136,7 @@ def users_of(rows: Iterable[Row[Any]]) -> list[UserRecord]:
             party_code=r.party_code,
             language=r.language,
             roles=tuple(sorted(roles)),
+            session_epoch=r.session_epoch,
         )
         for r, roles in grouped.values()
     ]

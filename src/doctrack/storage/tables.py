@@ -40,6 +40,9 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     #: argon2id hash in PHC form (``$argon2id$v=19$...``); None: the user cannot log in.
     password_hash: str | None = Field(default=None, sa_type=Text)
+    #: Raised to end every session of the user (a web session holds the value it began
+    #: with): by a password change, "Sign out everywhere" and ``doctrack user signout``.
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class UserRole(SQLModel, table=True):

@@ -1,4 +1,5 @@
-"""Signing in and out: ``GET /login``, ``POST /login``, ``POST /logout``.
+"""Signing in and out: ``GET /login``, ``POST /login``, ``POST /logout`` (this browser) and
+``POST /logout/everywhere`` (every session of the user, copied cookies included).
 
 Passwords are checked by :class:`doctrack.services.accounts.Accounts` (argon2id, one answer
 for every failure, throttling per user name in the database); this module only turns the
@@ -76,5 +77,14 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, user: SessionUser, _csrf: Annotated[None, Csrf]) -> Response:
+    sign_out(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/logout/everywhere")
+def logout_everywhere(
+    request: Request, web: WebDep, user: SessionUser, _csrf: Annotated[None, Csrf]
+) -> Response:
+    web.accounts.end_sessions(user.name)
     sign_out(request)
     return RedirectResponse("/login", status_code=303)

@@ -3,9 +3,11 @@
 - **Pages** sign people in with a session cookie (Starlette's ``SessionMiddleware``: the
   session is JSON signed with itsdangerous under the secret key, ``HttpOnly``,
   ``SameSite=Lax``, ``Secure`` when ``base_url`` is https, valid for
-  :data:`SESSION_MAX_AGE`). It holds the user's name and the session's CSRF token, nothing
-  else; the user and their roles are read from the database on every request, so a role
-  granted or revoked holds from the next click.
+  :data:`SESSION_MAX_AGE`). It holds the user's name, their session epoch when they signed
+  in and the session's CSRF token, nothing else; the user and their roles are read from the
+  database on every request, so a role granted or revoked holds from the next click, and a
+  session whose epoch is no longer the user's (password changed, "Sign out everywhere",
+  ``doctrack user signout``) is over, copied cookies included.
 - **CSRF**: every state-changing form (sign in and out included) carries the session's
   token in the field :data:`CSRF_FIELD`; a POST whose token is missing or wrong is refused
   with 403 before anything else is read.
@@ -32,6 +34,7 @@ SESSION_COOKIE = "doctrack_session"
 SESSION_MAX_AGE = 12 * 60 * 60
 CSRF_FIELD = "csrf_token"
 _USER = "user"
+_EPOCH = "epoch"
 _CSRF = "csrf"
 _FLASH = "flash"
 
@@ -87,6 +90,7 @@ def sign_in(request: Request, user: UserRecord) -> None:
     """A fresh session for ``user`` (a new CSRF token too: nothing carries over)."""
     request.session.clear()
     request.session[_USER] = user.name
+    request.session[_EPOCH] = user.session_epoch
     csrf_token(request)
 
 
@@ -110,10 +114,15 @@ def session_user(request: Request, web: Annotated[Web, Depends(get_web)]) -> Use
     if not isinstance(name, str) or not name:
         raise LoginRequired
     try:
-        return web.tracker.get_user(name)
+        user = web.tracker.get_user(name)
     except NotFoundError:
         sign_out(request)
         raise LoginRequired from None
+    epoch = request.session.get(_EPOCH)
+    if type(epoch) is not int or epoch != user.session_epoch:
+        sign_out(request)  # ended elsewhere: a password change or "Sign out everywhere"
+        raise LoginRequired
+    return user
 
 
 bearer = HTTPBearer(auto_error=False, description="An API token: doctrack user token create")
