@@ -347,6 +347,12 @@ PAGE_ROUTES = [
         page_post("/logout", lambda site, slug: {}),
         everyone("login", "login"),
     ),
+    Route(
+        "POST /logout/everywhere",
+        nothing,
+        page_post("/logout/everywhere", lambda site, slug: {}),
+        everyone("login", "login"),
+    ),
     Route("GET /login", nothing, page_get("/login"), everyone("303", "200")),
     Route("GET /healthz", nothing, page_get("/healthz"), everyone("200", "200")),
     Route(
@@ -422,6 +428,7 @@ def test_the_matrix_covers_every_route(site: Site) -> None:
         "GET /login",
         "POST /login",  # tests/web/test_sessions.py
         "POST /logout",
+        "POST /logout/everywhere",
         "GET /healthz",
     }
     assert served == tried

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from doctrack import __version__
 from doctrack.clock import Clock
@@ -400,7 +400,17 @@ def import_database(db: Database, path: Path, *, progress: Progress | None = Non
         if older:
             if progress:
                 progress(f"upgrading the schema from {check.schema} to {SCHEMA_HEAD}")
-            migrate.move(conn, SCHEMA_HEAD)
+            try:
+                migrate.move(conn, SCHEMA_HEAD)
+            except (IntegrityError, DataError, ValueError) as exc:
+                # a key or value the migrations cannot carry over; ValueError: from a
+                # migration's own Python code (a lost connection stays exit 3)
+                found = getattr(exc, "orig", None) or exc
+                reason = (str(found).strip().splitlines() or [type(found).__name__])[0]
+                raise UsageError(
+                    f"{path}: its rows of schema {check.schema} cannot be upgraded to "
+                    f"{SCHEMA_HEAD}: {reason}"
+                ) from None
         store.reset_identities(conn, [METADATA.tables[name] for name in check.plans])
     return BackupSummary(
         schema=SCHEMA_HEAD,
