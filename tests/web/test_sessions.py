@@ -21,7 +21,12 @@ from doctrack.errors import ConfigError
 from doctrack.services.tracking import Tracker
 from doctrack.web import secret
 from doctrack.web.headers import CSP
-from doctrack.web.security import SESSION_COOKIE, SESSION_MAX_AGE
+from doctrack.web.security import (
+    SESSION_COOKIE,
+    SESSION_ENDED,
+    SESSION_MAX_AGE,
+    SIGNED_OUT_EVERYWHERE,
+)
 
 
 def set_cookie(browser: Browser) -> str:
@@ -163,8 +168,11 @@ def test_sign_out_everywhere_ends_every_session_copied_cookies_included(site: Si
     thief, others = copy_of(site, phone), site.browser("sec")
     response = laptop.post("/logout/everywhere")
     assert (response.status_code, response.headers["location"]) == (303, "/login")
+    assert SIGNED_OUT_EVERYWHERE in laptop.get("/login").text
     for ended in (laptop, phone, thief):
         assert ended.get("/").headers["location"].startswith("/login")
+    assert SESSION_ENDED in phone.get("/login").text  # said once, then gone
+    assert SESSION_ENDED not in phone.get("/login").text
     assert others.get("/").status_code == 200  # another user's sessions go on
     assert site.browser("coord").get("/").status_code == 200  # signing in again works
 

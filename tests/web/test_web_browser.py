@@ -251,8 +251,10 @@ def test_sign_out_everywhere_ends_the_session_in_another_browser(
         header.screenshot(path=artifacts / "web-header.png")
         everywhere.click()
         mine.wait_for_url(f"{base}/login")
+        assert mine.locator(".flash").inner_text() == "You are signed out in every browser."
         other.goto(f"{base}/instruments/conv")
         assert other.url == f"{base}/login?next=%2Finstruments%2Fconv"
+        assert "Your session was ended" in other.locator(".flash").inner_text()
         sign_in(other, base, "coord")  # a fresh sign-in works
         other.locator("header.top").get_by_role("button", name="Sign out", exact=True).click()
         other.wait_for_url(f"{base}/login")

@@ -16,7 +16,16 @@ from fastapi.responses import RedirectResponse
 from doctrack.errors import RefusedError
 from doctrack.web.context import Web, get_web
 from doctrack.web.problems import problem_for
-from doctrack.web.security import Csrf, LoginRequired, SessionUser, session_user, sign_in, sign_out
+from doctrack.web.security import (
+    SIGNED_OUT_EVERYWHERE,
+    Csrf,
+    LoginRequired,
+    SessionUser,
+    flash,
+    session_user,
+    sign_in,
+    sign_out,
+)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 WebDep = Annotated[Web, Depends(get_web)]
@@ -87,4 +96,5 @@ def logout_everywhere(
 ) -> Response:
     web.accounts.end_sessions(user.name)
     sign_out(request)
+    flash(request, SIGNED_OUT_EVERYWHERE)
     return RedirectResponse("/login", status_code=303)

@@ -37,6 +37,10 @@ _USER = "user"
 _EPOCH = "epoch"
 _CSRF = "csrf"
 _FLASH = "flash"
+#: What the sign-in page says to a browser whose session was ended elsewhere.
+SESSION_ENDED = "Your session was ended (a password change, or Sign out everywhere): sign in again."
+#: ... and to the browser that clicked Sign out everywhere.
+SIGNED_OUT_EVERYWHERE = "You are signed out in every browser."
 
 
 class LoginRequired(Exception):
@@ -121,6 +125,7 @@ def session_user(request: Request, web: Annotated[Web, Depends(get_web)]) -> Use
     epoch = request.session.get(_EPOCH)
     if type(epoch) is not int or epoch != user.session_epoch:
         sign_out(request)  # ended elsewhere: a password change or "Sign out everywhere"
+        flash(request, SESSION_ENDED)
         raise LoginRequired
     return user
 
