@@ -27,7 +27,7 @@ from doctrack.services.tracking import Tracker
 from helpers import approve_all
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
 XSS_TITLE = 'Convention <script>alert("title")</script><img src=x onerror=alert(1)>'
 
@@ -103,6 +103,14 @@ def sign_in(page: Page, base: str, name: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+def signed_in_page(context: BrowserContext, base: str, name: str, watches: list[Watch]) -> Page:
+    """A new page of ``context``, watched, signed in as ``name``."""
+    page = context.new_page()
+    watches.append(Watch(page, base))
+    sign_in(page, base, name)
+    return page
+
+
 def test_sign_in_be_refused_with_the_reason_then_advance(
     served: tuple[Site, str], browser: Browser, tmp_path: Path
 ) -> None:
@@ -161,9 +169,7 @@ def test_a_delegate_records_a_position_then_a_new_draft_starts_positions_afresh(
     drafter = browser.new_context(viewport=VIEWPORT)
     watches: list[Watch] = []
     try:
-        page = delegate.new_page()
-        watches.append(Watch(page, base))
-        sign_in(page, base, "kz")
+        page = signed_in_page(delegate, base, "kz", watches)
         page.goto(f"{base}/instruments/conv")
         # A delegate may set their own party's stance only.
         assert page.locator("form.position").count() == 1
@@ -178,9 +184,7 @@ def test_a_delegate_records_a_position_then_a_new_draft_starts_positions_afresh(
         [stance] = site.tracker.show("conv").positions
         assert (stance.party, stance.stance, stance.recorded_by) == ("KZ", "reserve", "kz")
 
-        page = drafter.new_page()
-        watches.append(Watch(page, base))
-        sign_in(page, base, "drafter")
+        page = signed_in_page(drafter, base, "drafter", watches)
         page.goto(f"{base}/instruments/conv")
         draft_file = tmp_path / "convention-v2.txt"
         draft_file.write_text("Article 5, as KZ asked.\n", encoding="utf-8")
@@ -237,13 +241,7 @@ def test_sign_out_everywhere_ends_the_session_in_another_browser(
     phone = browser.new_context(viewport=VIEWPORT)
     watches: list[Watch] = []
     try:
-        pages = []
-        for context in (laptop, phone):
-            page = context.new_page()
-            watches.append(Watch(page, base))
-            sign_in(page, base, "coord")
-            pages.append(page)
-        mine, other = pages
+        mine, other = (signed_in_page(c, base, "coord", watches) for c in (laptop, phone))
         header = mine.locator("header.top")
         assert header.get_by_role("button", name="Sign out", exact=True).is_visible()
         everywhere = header.get_by_role("button", name="Sign out everywhere")
