@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -43,6 +44,16 @@ def languages(templates: Path, domain: str) -> tuple[str, ...]:
     if root.is_dir():
         found.update(p.parent.parent.name for p in root.glob(f"*/LC_MESSAGES/{domain}.po"))
     return tuple(sorted(found))
+
+
+def catalogue_folder(folders: Sequence[Path], domain: str, lang: str) -> Path:
+    """The first of ``folders`` with a catalogue of ``domain`` in ``lang`` (English: the
+    first folder); a usage error naming every language the folders have otherwise."""
+    for folder in folders:
+        if lang in languages(folder, domain):
+            return folder
+    choices = ", ".join(sorted({x for folder in folders for x in languages(folder, domain)}))
+    raise UsageError(f"no {domain} translation for language {lang!r} (available: {choices})")
 
 
 def check_language(templates: Path, domain: str, lang: str) -> str:

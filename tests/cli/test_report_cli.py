@@ -128,3 +128,23 @@ def test_dossier_refusals(scenario: Cli) -> None:
         "report", "dossier", "convention", "--lang", "xx", "-o", str(path)
     )
     assert files_in(scenario.files) == []
+
+
+def test_a_templates_folder_with_some_templates_only(scenario: Cli, tmp_path: Path) -> None:
+    """A folder of one's own overrides what it holds: the rest (report templates, their
+    catalogues) comes from the packaged templates, as for emails."""
+    own = tmp_path / "own-templates"
+    (own / "email").mkdir(parents=True)
+    (own / "email" / "summit.subject.txt").write_text("Summit: {{ summit_slug }}\n")
+    (own / "reports").mkdir()
+    (own / "reports" / "status.md").write_text("Custom report, {{ lang }}\n")
+    env = {"DOCTRACK_TEMPLATES": str(own)}
+    custom = scenario.ok("report", "status", "--summit", "t16", *AS_OF, env=env).stdout
+    assert custom == "Custom report, en\n"
+    for fmt in ("html", "json"):
+        for lang in ("en", "ru"):
+            args = ("report", "status", "--summit", "t16", *AS_OF, "--format", fmt)
+            packaged = scenario.ok(*args, "--lang", lang).stdout
+            assert scenario.ok(*args, "--lang", lang, env=env).stdout == packaged
+    refused = scenario.usage("report", "status", "--lang", "xx", env=env)
+    assert "no reports translation for language 'xx' (available: en, ru)" in refused

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from pathlib import Path
 
-from web_support import Browser, Site, add, draft
+from web_support import Browser, Site, add, draft, make_site
 
-from helpers import PARTIES
+from doctrack.services.tracking import Tracker
+from helpers import PARTIES, ROOT
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -224,3 +226,20 @@ def test_the_report_opens_in_each_format(site: Site) -> None:
         "doctrack.status-report/1"
     )
     assert browser.get("/reports/status?format=exe").status_code == 422
+
+
+def test_a_templates_folder_with_some_templates_only(world: Tracker, tmp_path: Path) -> None:
+    """Pages and reports fall back to the packaged templates for what the folder lacks; a
+    page the folder holds is its own."""
+    own = tmp_path / "own-templates"
+    (own / "email").mkdir(parents=True)
+    (own / "email" / "summit.subject.txt").write_text("Summit: {{ summit_slug }}\n")
+    (own / "web").mkdir()
+    packaged = (ROOT / "templates" / "web" / "login.html").read_text(encoding="utf-8")
+    (own / "web" / "login.html").write_text(packaged.replace("Sign in", "Enter", 1))
+    site = make_site(world, templates=str(own))
+    anonymous = site.browser(None)
+    assert "Enter" in anonymous.get("/login").text
+    browser = site.browser("sec")
+    for path in ("/", "/summits/t16", "/reminders", "/reports/status"):
+        assert browser.get(path).status_code == 200, path

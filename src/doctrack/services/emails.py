@@ -47,7 +47,7 @@ from markupsafe import Markup, escape
 
 from doctrack import i18n
 from doctrack.errors import UsageError
-from doctrack.resources import data_dir
+from doctrack.resources import data_dir, template_folders
 from doctrack.timerules import start_of_day, zone
 
 TEMPLATE_NAMES: Mapping[str, tuple[str, str, str]] = {
@@ -678,10 +678,7 @@ class MailRenderer:
         self.templates = Path(templates)
         self.base_url = base_url.rstrip("/")
         self.mail_from = mail_from
-        folders = [self.templates]
-        packaged = data_dir("templates")
-        if packaged.resolve() != self.templates.resolve():
-            folders.append(packaged)
+        folders = template_folders(self.templates)
         self._loader = FileSystemLoader(folders)
         # Each language found in the folder, else in the packaged catalogues: one Jinja2
         # environment each, with its compiled templates.

@@ -20,6 +20,7 @@ from pathlib import Path
 from doctrack import i18n
 from doctrack.clock import Clock
 from doctrack.engine.registry import Workflows
+from doctrack.resources import template_folders
 from doctrack.services.report_render import DOMAIN, ReportWriter
 from doctrack.services.status import DEFAULT_CHANGES_DAYS, StatusReports
 from doctrack.storage import reminders, repo, reporting
@@ -63,7 +64,8 @@ class ReportMailer:
         return self._attach_pdf
 
     def _writer(self, lang: str) -> ReportWriter:
-        if lang not in i18n.languages(self.templates, DOMAIN):
+        folders = template_folders(self.templates)
+        if not any(lang in i18n.languages(folder, DOMAIN) for folder in folders):
             lang = i18n.SOURCE_LANGUAGE
         writer = self._writers.get(lang)
         if writer is None:

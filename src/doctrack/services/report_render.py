@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from doctrack import i18n
+from doctrack.resources import template_folders
 from doctrack.services.dossier import Dossier, dossier_json
 from doctrack.services.status import (
     ChangeLine,
@@ -50,17 +51,20 @@ def md_escape(value: object) -> str:
 
 
 class ReportWriter:
-    """Renders reports in one language from one templates folder."""
+    """Renders reports in one language from one templates folder; what the folder lacks
+    (a template, the language's catalogue) is taken from the packaged templates."""
 
     def __init__(self, templates: Path, lang: str = "en") -> None:
         self.templates = templates
-        self.lang = i18n.check_language(templates, DOMAIN, lang)
-        self._translations = i18n.translations(templates, DOMAIN, lang)
+        self._folders = template_folders(templates)
+        catalogues = i18n.catalogue_folder(self._folders, DOMAIN, lang)
+        self.lang = lang
+        self._translations = i18n.translations(catalogues, DOMAIN, lang)
 
     @cached_property
     def env(self) -> Environment:
         env = Environment(
-            loader=FileSystemLoader(self.templates),
+            loader=FileSystemLoader(self._folders),
             autoescape=select_autoescape(["html"], default_for_string=False),
             extensions=["jinja2.ext.i18n"],
             undefined=StrictUndefined,

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from doctrack.resources import template_folders
 from doctrack.storage.records import UserRecord
 from doctrack.timerules import to_local
 from doctrack.web.security import CSRF_FIELD, csrf_token, take_flash
@@ -33,7 +34,7 @@ class Pages:
 
     def __init__(self, templates: Path) -> None:
         self.env = Environment(
-            loader=FileSystemLoader(templates),
+            loader=FileSystemLoader(template_folders(templates)),
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,
