@@ -569,6 +569,27 @@ def test_workflow_check_names_file_and_line_of_an_error(cli: Cli, tmp_path: Path
     assert "no_objections" in result.stderr
 
 
+def test_workflow_check_refuses_two_files_of_one_name(cli: Cli, tmp_path: Path) -> None:
+    """As loading the folder would: the second file to define a name is an error."""
+    folder = tmp_path / "wf"
+    folder.mkdir()
+    text = (WORKFLOWS / "convention.yaml").read_text(encoding="utf-8")
+    for name in ("a.yaml", "b.yaml"):
+        (folder / name).write_text(text, encoding="utf-8")
+    line = 1 + next(i for i, s in enumerate(text.splitlines()) if s.startswith("name:"))
+    for args in ((), (str(folder / "a.yaml"), str(folder / "b.yaml"))):
+        result = cli.run("workflow", "check", *args, env={"DOCTRACK_WORKFLOWS": str(folder)})
+        assert result.exit_code == 2
+        assert result.stdout == f"ok {folder / 'a.yaml'}: convention, 7 states, 6 transitions\n"
+        assert (
+            f"doctrack: {folder / 'b.yaml'}:{line}: name: workflow 'convention' is also "
+            f"defined in {folder / 'a.yaml'}\n"
+        ) in result.stderr
+        assert "1 of 2 workflow files have errors" in result.stderr
+    listed = cli.run("workflow", "list", env={"DOCTRACK_WORKFLOWS": str(folder)})
+    assert "is also defined in" in listed.stderr  # the same refusal
+
+
 def test_workflow_show_json_describes_the_workflow(cli: Cli) -> None:
     data = json.loads(cli.ok("workflow", "show", "convention", "--format", "json").stdout)
     assert (data["name"], data["initial"]) == ("convention", "drafting")

@@ -38,13 +38,18 @@ def workflow_check(files: tuple[Path, ...]) -> None:
     if not paths:
         raise UsageError("no workflow files to check")
     failed = 0
+    seen: dict[str, Path] = {}
     for path in paths:
         try:
             wf = load_workflow(path)
+            if wf.name in seen:  # as loading the folder would refuse it
+                also = f"workflow {wf.name!r} is also defined in {seen[wf.name]}"
+                raise WorkflowDefinitionError(str(path), wf.name_line, "name", also)
         except WorkflowDefinitionError as exc:
             failed += 1
             click.echo(f"doctrack: {exc}", err=True)
             continue
+        seen[wf.name] = path
         click.echo(
             f"ok {path}: {wf.name}, {len(wf.states)} states, {len(wf.transitions)} transitions"
         )
