@@ -10,6 +10,7 @@ from tracking_support import set_clock
 
 from doctrack.config import load_settings
 from doctrack.errors import ConfigError
+from doctrack.services.reminders import ReminderDesk
 from doctrack.services.report_schedule import (
     NO_LONGER_SCHEDULED,
     ReportSchedule,
@@ -98,6 +99,24 @@ def test_a_changed_rule_cancels_the_planned_row(world: Tracker) -> None:
         (datetime(2016, 5, 17, 3, tzinfo=UTC), "pending", None),
     ]
     assert plan(world, ReportSchedule()) == (0, 1)  # no rule at all: the future row goes too
+
+
+def test_a_rule_removed_then_set_again_plans_its_period_again(world: Tracker) -> None:
+    """The row planning cancelled goes back to pending; one cancelled by staff does not."""
+    set_clock(world, "2016-05-15T12:00:00+05:00")
+    only_t16 = ReportSchedule(default="0 8 * * mon", by_summit={"a17": None})
+    assert plan(world, only_t16) == (1, 0)
+    assert plan(world, ReportSchedule()) == (0, 1)
+    assert plan(world, only_t16) == (1, 0)
+    assert [(r[2], r[3], r[4]) for r in report_rows(world)] == [
+        (datetime(2016, 5, 16, 3, tzinfo=UTC), "pending", None)
+    ]
+    desk = ReminderDesk(world.db, world.clock)
+    [reminder] = [r for r in desk.list(status="pending") if r.kind == "report"]
+    desk.cancel(reminder.id, as_user="sec")
+    assert plan(world, ReportSchedule()) == (0, 0)
+    assert plan(world, only_t16) == (0, 0)
+    assert [r[3] for r in report_rows(world)] == ["cancelled"]
 
 
 def test_a_due_row_is_kept_when_the_rule_changes(world: Tracker) -> None:

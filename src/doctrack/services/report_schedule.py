@@ -10,7 +10,9 @@ Planning looks ahead one period: each run (every scheduler tick, ``reminders run
 ``reminders plan``) makes sure the next fire time of every summit not yet over has its rows,
 and cancels future rows that no longer match the rules or the recipients. A period whose
 row was planned goes out even if no dispatcher ran at its time (late, at the next run);
-periods that passed before any row was planned are not sent afterwards.
+periods that passed before any row was planned are not sent afterwards. A future row that
+planning cancelled (the rules changed) is planned again when the rules want it back; one
+that staff cancelled stays cancelled.
 """
 
 from __future__ import annotations
@@ -134,6 +136,16 @@ def plan_reports(
     known = reporting.existing_keys(conn, [k for k in wanted if k not in present])
     new = [row for key, row in wanted.items() if key not in present and key not in known]
     planned = store.insert_missing(conn, new)
+    # A period planned, then cancelled because the rules changed, then wanted again: its row
+    # goes back to pending (a report cancelled by staff stays cancelled).
+    again = [
+        r.id
+        for r in existing
+        if r.key in wanted
+        and r.status == ReminderStatus.CANCELLED
+        and r.note == NO_LONGER_SCHEDULED
+    ]
+    planned += reporting.reinstate(conn, again, NO_LONGER_SCHEDULED)
     stale = [r.id for r in existing if r.key not in wanted and r.status == ReminderStatus.PENDING]
     reporting.cancel_pending(conn, stale, NO_LONGER_SCHEDULED)
     return ReportPlan(planned=planned, cancelled=len(stale))

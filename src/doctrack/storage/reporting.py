@@ -356,8 +356,8 @@ def summit_events(
 
 
 def future_report_rows(conn: Connection, now: datetime) -> list[Any]:
-    """(id, key, status) of the report rows not due yet, whatever their status."""
-    stmt = select(REMINDER.c.id, REMINDER.c.key, REMINDER.c.status).where(
+    """(id, key, status, note) of the report rows not due yet, whatever their status."""
+    stmt = select(REMINDER.c.id, REMINDER.c.key, REMINDER.c.status, REMINDER.c.note).where(
         REMINDER.c.kind == "report", REMINDER.c.send_at > now
     )
     return list(conn.execute(stmt))
@@ -380,6 +380,19 @@ def previous_report_sent(conn: Connection, summit_id: int, before: datetime) -> 
     )
     found: datetime | None = conn.execute(stmt).scalar()
     return found
+
+
+def reinstate(conn: Connection, ids: Sequence[int], note: str) -> int:
+    """Back to pending: the rows ``ids`` that are cancelled with ``note``; how many."""
+    if not ids:
+        return 0
+    result = conn.execute(
+        update(REMINDER)
+        .where(REMINDER.c.id.in_(list(ids)), REMINDER.c.status == "cancelled")
+        .where(REMINDER.c.note == note)
+        .values(status="pending", note=None)
+    )
+    return int(result.rowcount)
 
 
 def cancel_pending(conn: Connection, ids: Sequence[int], note: str) -> None:
