@@ -5,6 +5,7 @@ Time is the tracker's fixed clock; the server is real and local.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from test_reminder_planning import listing, milestone_rows
 from tracking_support import add, local, set_clock
 
 from doctrack.errors import NotAllowedError, NotFoundError, RefusedError
+from doctrack.services import reminders as reminders_module
 from doctrack.services.emails import MailRenderer, templates_folder
 from doctrack.services.notify import SmtpSender
 from doctrack.services.reminders import Dispatcher, ReminderDesk
@@ -144,7 +146,24 @@ def test_transient_failures_give_up_after_a_day(
     assert attempts[-1][0] >= 24
     failed = list(ReminderDesk(world.db, world.clock).list(status="failed"))
     assert len(failed) == 2
-    assert all("gave up" in (f.last_error or "") for f in failed)
+    for f in failed:
+        assert re.match(r"gave up after 1 day( \d+ hours?)? of failures: ", f.last_error or "")
+
+
+@pytest.mark.parametrize(
+    ("span", "words"),
+    [
+        (timedelta(0), "0 minutes"),
+        (timedelta(seconds=59), "0 minutes"),
+        (timedelta(minutes=1), "1 minute"),
+        (timedelta(hours=2, minutes=25, seconds=7), "2 hours 25 minutes"),
+        (timedelta(days=1), "1 day"),
+        (timedelta(days=1, hours=1, minutes=59), "1 day 1 hour"),
+        (timedelta(days=3461, hours=6, minutes=56, seconds=14.98), "3461 days 6 hours"),
+    ],
+)
+def test_spans_are_said_in_words(span: timedelta, words: str) -> None:
+    assert reminders_module._span(span) == words
 
 
 def test_an_expired_lease_is_taken_over(world: Tracker, smtp_server: SmtpTestServer) -> None:

@@ -248,7 +248,11 @@ class Dispatcher:
                 error = (outcome.error or "unknown error").strip()[:2000]
                 first = r.first_failure_at or now
                 if outcome.permanent or now - first >= self.policy.give_up_after:
-                    note = error if outcome.permanent else f"gave up after {now - first}: {error}"
+                    note = (
+                        error
+                        if outcome.permanent
+                        else f"gave up after {_span(now - first)} of failures: {error}"
+                    )
                     store.mark_failed(conn, r.id, error=note)
                     report.failed += 1
                     report.errors.append(f"reminder {r.id}: {note}")
@@ -271,6 +275,16 @@ class Dispatcher:
                 store.mark_failed(conn, reminder_id, error=error)
                 report.failed += 1
                 report.errors.append(f"reminder {reminder_id}: {error}")
+
+
+def _span(span: timedelta) -> str:
+    """A time span in words, to the minute: ``1 day 2 hours``, ``25 minutes``."""
+    minutes = max(0, int(span.total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (minutes, "minute")]
+    words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
+    return " ".join(words) or "0 minutes"
 
 
 def _failures(r: ReminderRecord) -> int:
