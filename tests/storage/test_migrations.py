@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,8 @@ def table_names(url: str) -> set[str]:
 
 def test_schema_head_is_the_newest_migration() -> None:
     assert migrate.head() == SCHEMA_HEAD
+    # Numbered in order, four digits: storage.db tells a newer schema by comparing them.
+    assert list(migrate.revisions()) == [f"{n:04d}" for n in range(1, int(SCHEMA_HEAD) + 1)]
 
 
 def test_init_creates_the_schema(empty_url: str) -> None:
@@ -129,6 +132,33 @@ def test_tracker_on_an_older_schema_says_to_run_init(empty_url: str) -> None:
             tracker.list_parties()
     finally:
         tracker.db.dispose()
+
+
+def test_a_database_of_a_newer_doctrack_is_refused_by_every_command(empty_url: str) -> None:
+    doctrack.init_database(empty_url)
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    before = table_names(empty_url)
+    tracker = doctrack.connect(
+        empty_url, clock=FixedClock(START), workflows=Workflows.from_folder(WORKFLOWS)
+    )
+    try:
+        with pytest.raises(
+            DatabaseNotReadyError,
+            match=f"schema is at '0099', newer than this doctrack's '{SCHEMA_HEAD}': a newer "
+            "doctrack set it up; use that version$",
+        ):
+            tracker.list_parties()
+    finally:
+        tracker.db.dispose()
+    with pytest.raises(
+        DatabaseNotReadyError,
+        match=re.escape(f"schema is at '0099', which this doctrack (schema '{SCHEMA_HEAD}')"),
+    ):
+        doctrack.init_database(empty_url)
+    assert table_names(empty_url) == before
 
 
 def _migrate_to(url: str, target: str, *, down: bool = False) -> None:

@@ -160,14 +160,25 @@ class Database:
                 "the database has no doctrack schema: run 'doctrack init'"
             ) from None
         if found != SCHEMA_HEAD:
-            raise DatabaseNotReadyError(
-                f"the database schema is at {found!r}, this doctrack needs {SCHEMA_HEAD!r}: "
-                "run 'doctrack init'"
-            )
+            raise DatabaseNotReadyError(_schema_mismatch(found))
         self._checked = True
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _schema_mismatch(found: object) -> str:
+    """Why a database at schema ``found`` will not do. Revisions are numbered ``0001``,
+    ``0002``... (a test holds the migrations to it), so a larger one is newer."""
+    if isinstance(found, str) and len(found) == len(SCHEMA_HEAD) and found > SCHEMA_HEAD:
+        return (
+            f"the database schema is at {found!r}, newer than this doctrack's "
+            f"{SCHEMA_HEAD!r}: a newer doctrack set it up; use that version"
+        )
+    return (
+        f"the database schema is at {found!r}, this doctrack needs {SCHEMA_HEAD!r}: "
+        "run 'doctrack init'"
+    )
 
 
 #: SQLSTATE classes and codes (PostgreSQL) that mean the connection is gone.

@@ -107,6 +107,11 @@ def upgrade(db: Database) -> tuple[str | None, str]:
     cfg = alembic_config()
     try:
         before = current(db)
+        if before is not None and before not in revisions():
+            raise DatabaseNotReadyError(
+                f"the database schema is at {before!r}, which this doctrack (schema "
+                f"{head()!r}) does not know: a newer doctrack set it up; use that version"
+            )
         with db.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
