@@ -4,7 +4,7 @@ Catalogues live beside the templates they translate, as gettext ``.po`` files:
 ``templates/locale/<lang>/LC_MESSAGES/<domain>.po`` with one domain per template folder
 (``email``, ``reports``). English is the source language and needs no catalogue. A ``.po``
 file is compiled in memory the first time it is used (and again when it changes), so an
-edited translation takes effect without a build step. ``templates/locale/README.md`` says
+edited translation takes effect without a build step. ``templates/email/README.md`` says
 how to extract new strings and add a language (Chinese is next: the SCO's working
 languages are Russian and Chinese).
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileError, read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
@@ -84,6 +84,11 @@ def _compiled(path: Path, mtime_ns: int, lang: str, domain: str) -> Translations
     try:
         with path.open("rb") as fh:
             catalog = read_po(fh, locale=lang, domain=domain, abort_invalid=True)
+    except PoFileError as exc:  # Babel counts lines from 0 and says "... on N"
+        message = str(exc).removesuffix(f" on {exc.lineno}")
+        raise UsageError(
+            f"{path}:{exc.lineno + 1}: cannot read the {lang} catalogue: {message}"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - Babel raises many kinds for a broken file
         raise UsageError(f"{path}: cannot read the {lang} catalogue: {exc}") from None
     buffer = io.BytesIO()

@@ -315,6 +315,19 @@ def test_uninitialised_database_says_run_init(bare_cli: Cli, args: tuple[str, ..
     assert "run 'doctrack init'" in err
 
 
+def test_a_missing_database_file_is_not_created(bare_cli: Cli, tmp_path: Path) -> None:
+    """Only init (and import) create an SQLite file and its folder; other commands refuse."""
+    where = tmp_path / "not" / "yet" / "doctrack.db"
+    url = f"sqlite:///{where}"
+    for args in (("doc", "list"), ("party", "add", "KZ", "--name", "Kazakhstan")):
+        err = bare_cli.usage(*args, db=url)
+        assert err == f"doctrack: no database at {where}: run 'doctrack init' to create one\n"
+    assert not (tmp_path / "not").exists()
+    bare_cli.ok("init", db=url)
+    assert where.is_file()
+    assert bare_cli.ok("doc", "list", "--json", db=url).stdout.strip() == "[]"
+
+
 def test_missing_config_file_is_bad_usage(bare_cli: Cli, tmp_path: Path) -> None:
     missing = tmp_path / "missing.toml"
     err = bare_cli.usage("--config", str(missing), "doc", "show", "convention")

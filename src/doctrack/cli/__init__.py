@@ -97,8 +97,8 @@ def root(
     """Track draft international agreements from first draft to adoption at a summit.
 
     Exit codes: 0 done, 1 refused (not allowed, guard failed, conflict, not found),
-    2 bad usage or input, 3 internal error or the database failed (connection lost,
-    locked, read-only, full).
+    2 bad usage or input (a database not reached at the start or not set up included),
+    3 internal error or the database failed (connection lost, locked, read-only, full).
     """
     ctx.obj = AppContext(database_url=database_url, config_file=config_file, now=now)
     ctx.call_on_close(ctx.obj.close)

@@ -40,7 +40,7 @@ def party() -> None:
 @click.argument("code")
 @click.option("--name", required=True, help="Full name of the member state.")
 def party_add(code: str, name: str) -> None:
-    """Add a party (a member state), e.g. KZ."""
+    """Add a party: a member state, with a CODE such as KZ."""
     app().tracker.add_party(code, name=name, actor=os_user())
     click.echo(f"added party {code}: {name}")
 

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from doctrack.services.report_render import ReportWriter
 
 _SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".pdf": "pdf"}
+_FORMAT_HELP = (
+    "Output format (default: from the file name's suffix, .html .md .json .pdf, html for "
+    "any other; md on stdout)."
+)
 
 
 class MomentParam(click.ParamType[date | datetime]):
@@ -80,7 +84,7 @@ def _format_for(fmt: str | None, output: str | None) -> str:
     "--format",
     "fmt",
     type=click.Choice(["html", "md", "json", "pdf"]),
-    help="Output format (default: from the file name's suffix; md on stdout).",
+    help=_FORMAT_HELP,
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE ('-' or none: stdout).")
 @click.option("--lang", default="en", show_default=True, metavar="LANG", help="Language: en or ru.")
@@ -135,7 +139,7 @@ def report_status(
     "--format",
     "fmt",
     type=click.Choice(["html", "md", "json", "pdf"]),
-    help="Output format (default: from the file name's suffix; md on stdout).",
+    help=_FORMAT_HELP,
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE ('-' or none: stdout).")
 @click.option("--lang", default="en", show_default=True, metavar="LANG", help="Language: en or ru.")

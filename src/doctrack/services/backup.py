@@ -424,6 +424,7 @@ def import_database(db: Database, path: Path, *, progress: Progress | None = Non
 def _ensure_schema(db: Database) -> None:
     from doctrack.storage import migrate
 
+    db.make_folder()
     try:
         missing = migrate.current(db) is None
     except OperationalError as exc:

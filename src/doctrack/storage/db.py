@@ -61,7 +61,6 @@ class Database:
         if self.is_sqlite:
             database = parsed.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
                 self.sqlite_file = Path(database)
             kwargs["connect_args"] = {"timeout": busy_timeout}
         else:
@@ -142,9 +141,19 @@ class Database:
                 raise
             raise failure from exc
 
+    def make_folder(self) -> None:
+        """SQLite: create the folder of the database file, for ``init`` and ``import``
+        (every other command refuses a file that does not exist, and creates nothing)."""
+        if self.sqlite_file is not None:
+            self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+
     def _check_schema(self) -> None:
         if self._checked:
             return
+        if self.sqlite_file is not None and not self.sqlite_file.exists():
+            raise DatabaseNotReadyError(
+                f"no database at {self.sqlite_file}: run 'doctrack init' to create one"
+            )
         try:
             with self.engine.connect() as conn:
                 found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -105,6 +105,7 @@ def current(db: Database) -> str | None:
 def upgrade(db: Database) -> tuple[str | None, str]:
     """Bring the schema to the newest migration; returns (before, after). Idempotent."""
     cfg = alembic_config()
+    db.make_folder()
     try:
         before = current(db)
         if before is not None and before not in revisions():
