@@ -142,8 +142,9 @@ class Database:
             raise failure from exc
 
     def make_folder(self) -> None:
-        """SQLite: create the folder of the database file, for ``init`` and ``import``
-        (every other command refuses a file that does not exist, and creates nothing)."""
+        """SQLite: create the folder of the database file, for ``init``, ``import`` and
+        ``demo --reset`` (every other command refuses a file that does not exist, and
+        creates nothing)."""
         if self.sqlite_file is not None:
             self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
 

@@ -126,6 +126,7 @@ def reset(db: Database) -> str:
     """Drop every doctrack table and create the schema afresh. All data is lost."""
     from sqlalchemy import MetaData
 
+    db.make_folder()
     with db.engine.begin() as conn:
         existing = MetaData()
         existing.reflect(conn)
