@@ -43,7 +43,7 @@ def run_scheduler(
     def dispatch() -> None:
         nonlocal failures
         try:
-            report: RunReport = dispatcher.run()
+            report: RunReport = dispatcher.run(stopping=stop.is_set)
         except DatabaseFailedError as exc:
             failures += 1
             log(f"dispatcher run failed: {exc}; next run in {interval:g} s")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -55,6 +56,27 @@ def test_nothing_goes_out_a_second_early_and_everything_at_its_time(
     assert "in 14 days" in message.get_body(("plain",)).get_content()
     assert "sent late" not in message.get_body(("plain",)).get_content()
     assert d.run().claimed == 0  # nothing twice
+
+
+def test_a_run_asked_to_stop_ends_after_the_batch_in_flight(
+    world: Tracker, smtp_server: SmtpTestServer
+) -> None:
+    """The scheduler's SIGTERM: the batch being sent is finished, the backlog waits."""
+    add(world, "conv")
+    add(world, "conv2")
+    set_clock(world, local(AGREED_14) + timedelta(hours=1))  # 4 due: two per instrument
+    d = dispatcher(world, smtp_server)
+    d.policy = replace(d.policy, batch=1)
+    asked: list[int] = []
+
+    def stopping() -> bool:
+        asked.append(len(smtp_server.messages))
+        return len(asked) > 1  # asked before the first batch (no), then after it (yes)
+
+    report = d.run(stopping=stopping)
+    assert (report.claimed, report.sent, asked) == (1, 1, [0, 1])
+    assert d.run().sent == 3  # the next run sends the rest
+    assert len(received_ids(smtp_server)) == 4
 
 
 def test_a_reminder_due_while_nothing_ran_goes_out_marked_late(

@@ -6,7 +6,7 @@ import copy
 import email
 import io
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.policy import default
@@ -272,6 +272,25 @@ def test_long_and_non_ascii_headers_are_encoded_and_folded(renderer: MailRendere
 
 
 # -- summit reminders --------------------------------------------------------------------
+
+
+def test_late_subjects_say_overdue_and_over(renderer: MailRenderer) -> None:
+    """A deadline reminder sent after its deadline, a summit reminder after the summit."""
+    overdue = renderer.deadline(deadline_mail(now=DUE + timedelta(hours=1), late=True))
+    assert overdue["Subject"] == (
+        "[doctrack] Convention on countering extremism (convention-extremism): "
+        '"Agreed ad referendum" is overdue'
+    )
+    subjects = {}
+    for day in (22, 23, 24, 25):  # the day before, both days of the summit, the day after
+        now = datetime(2016, 6, day, 6, 0, tzinfo=UTC)
+        subjects[day] = renderer.summit(summit_mail(now=now, send_at=now))["Subject"]
+    assert subjects == {
+        22: "[doctrack] Council of Heads of State, Tashkent, in 1 day: 3 open instruments",
+        23: "[doctrack] Council of Heads of State, Tashkent, in session: 3 open instruments",
+        24: "[doctrack] Council of Heads of State, Tashkent, in session: 3 open instruments",
+        25: "[doctrack] Council of Heads of State, Tashkent, over: 3 open instruments",
+    }
 
 
 def test_summit_mail_lists_the_open_instruments(renderer: MailRenderer) -> None:

@@ -260,6 +260,11 @@ def test_overdue_today_and_in_session_in_russian(renderer: MailRenderer) -> None
         "[doctrack] Council of Heads of State, Tashkent, саммит идёт: 3 незавершённых документа"
     )
     assert "Открытие — сегодня." in bodies(summit)[0]
+    after = datetime(2016, 6, 25, 6, 0, tzinfo=UTC)  # the day after the summit's last day
+    over = renderer.summit(summit_mail(lang="ru", now=after, send_at=after, late=True))
+    assert over["Subject"] == (
+        "[doctrack] Council of Heads of State, Tashkent, саммит завершён: 3 незавершённых документа"
+    )
 
 
 # -- who gets which language --------------------------------------------------------------

@@ -128,15 +128,20 @@ class Dispatcher:
         self.plan_reports = plan_reports
 
     def run(
-        self, *, limit: int | None = None, progress: Callable[[RunReport], None] | None = None
+        self,
+        *,
+        limit: int | None = None,
+        progress: Callable[[RunReport], None] | None = None,
+        stopping: Callable[[], bool] | None = None,
     ) -> RunReport:
-        """Send everything due now, batch by batch, until nothing is due (or ``limit``).
+        """Send everything due now, batch by batch, until nothing is due (or ``limit``, or
+        ``stopping()`` says so after a batch: the scheduler's SIGTERM).
 
         Scheduled reports are planned first, so a run at a report's time sends it."""
         report = RunReport()
         if self.plan_reports is not None:
             self.plan_reports()
-        while limit is None or report.claimed < limit:
+        while (limit is None or report.claimed < limit) and not (stopping and stopping()):
             size = (
                 self.policy.batch
                 if limit is None
