@@ -46,28 +46,25 @@ def languages(templates: Path, domain: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def languages_in(folders: Sequence[Path], domain: str) -> tuple[str, ...]:
+    """The languages ``domain`` can be rendered in from any of ``folders``."""
+    return tuple(sorted({lang for folder in folders for lang in languages(folder, domain)}))
+
+
 def catalogue_folder(folders: Sequence[Path], domain: str, lang: str) -> Path:
     """The first of ``folders`` with a catalogue of ``domain`` in ``lang`` (English: the
     first folder); a usage error naming every language the folders have otherwise."""
     for folder in folders:
         if lang in languages(folder, domain):
             return folder
-    choices = ", ".join(sorted({x for folder in folders for x in languages(folder, domain)}))
+    choices = ", ".join(languages_in(folders, domain))
     raise UsageError(f"no {domain} translation for language {lang!r} (available: {choices})")
 
 
-def check_language(templates: Path, domain: str, lang: str) -> str:
-    """``lang`` if ``domain`` has it; otherwise a usage error naming the choices."""
-    known = languages(templates, domain)
-    if lang not in known:
-        choices = ", ".join(known)
-        raise UsageError(f"no {domain} translation for language {lang!r} (available: {choices})")
-    return lang
-
-
 def translations(templates: Path, domain: str, lang: str) -> gettext.NullTranslations:
-    """The compiled catalogue of ``domain`` in ``lang`` (English: the source strings)."""
-    check_language(templates, domain, lang)
+    """The compiled catalogue of ``domain`` in ``lang`` (English: the source strings); a
+    usage error naming the choices when ``templates`` has none."""
+    catalogue_folder([templates], domain, lang)
     if lang == SOURCE_LANGUAGE:
         return _english()
     path = catalogue_path(templates, lang, domain)

@@ -116,43 +116,40 @@ def test_tracker_on_an_uninitialised_database_says_to_run_init(empty_url: str) -
     assert "party" not in table_names(empty_url)
 
 
-def test_tracker_on_an_older_schema_says_to_run_init(empty_url: str) -> None:
-    doctrack.init_database(empty_url)
-    engine = create_engine(empty_url)
+def _initialised_at(url: str, revision: str) -> None:
+    """A database made by ``init``, then marked as being at ``revision``."""
+    doctrack.init_database(url)
+    engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
     engine.dispose()
+
+
+def _tracker_refuses(url: str, message: str) -> None:
+    """A tracker on ``url`` refuses its first read with ``message`` (a regular expression)."""
     tracker = doctrack.connect(
-        empty_url, clock=FixedClock(START), workflows=Workflows.from_folder(WORKFLOWS)
+        url, clock=FixedClock(START), workflows=Workflows.from_folder(WORKFLOWS)
     )
     try:
-        with pytest.raises(
-            DatabaseNotReadyError, match=f"schema is at '0000', this doctrack needs '{SCHEMA_HEAD}'"
-        ):
+        with pytest.raises(DatabaseNotReadyError, match=message):
             tracker.list_parties()
     finally:
         tracker.db.dispose()
+
+
+def test_tracker_on_an_older_schema_says_to_run_init(empty_url: str) -> None:
+    _initialised_at(empty_url, "0000")
+    _tracker_refuses(empty_url, f"schema is at '0000', this doctrack needs '{SCHEMA_HEAD}'")
 
 
 def test_a_database_of_a_newer_doctrack_is_refused_by_every_command(empty_url: str) -> None:
-    doctrack.init_database(empty_url)
-    engine = create_engine(empty_url)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
-    engine.dispose()
+    _initialised_at(empty_url, "0099")
     before = table_names(empty_url)
-    tracker = doctrack.connect(
-        empty_url, clock=FixedClock(START), workflows=Workflows.from_folder(WORKFLOWS)
+    _tracker_refuses(
+        empty_url,
+        f"schema is at '0099', newer than this doctrack's '{SCHEMA_HEAD}': a newer "
+        "doctrack set it up; use that version$",
     )
-    try:
-        with pytest.raises(
-            DatabaseNotReadyError,
-            match=f"schema is at '0099', newer than this doctrack's '{SCHEMA_HEAD}': a newer "
-            "doctrack set it up; use that version$",
-        ):
-            tracker.list_parties()
-    finally:
-        tracker.db.dispose()
     with pytest.raises(
         DatabaseNotReadyError,
         match=re.escape(f"schema is at '0099', which this doctrack (schema '{SCHEMA_HEAD}')"),

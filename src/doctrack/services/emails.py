@@ -682,11 +682,9 @@ class MailRenderer:
         self._loader = FileSystemLoader(folders)
         # Each language found in the folder, else in the packaged catalogues: one Jinja2
         # environment each, with its compiled templates.
-        catalogues: dict[str, Path] = {}
-        for folder in reversed(folders):
-            catalogues.update((lang, folder) for lang in i18n.languages(folder, DOMAIN))
         self._languages = {
-            lang: self._language_in(lang, folder) for lang, folder in sorted(catalogues.items())
+            lang: self._language_in(lang, i18n.catalogue_folder(folders, DOMAIN, lang))
+            for lang in i18n.languages_in(folders, DOMAIN)
         }
         #: The languages emails can be written in (English and each catalogue's).
         self.languages = tuple(self._languages)

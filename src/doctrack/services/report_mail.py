@@ -64,8 +64,7 @@ class ReportMailer:
         return self._attach_pdf
 
     def _writer(self, lang: str) -> ReportWriter:
-        folders = template_folders(self.templates)
-        if not any(lang in i18n.languages(folder, DOMAIN) for folder in folders):
+        if lang not in i18n.languages_in(template_folders(self.templates), DOMAIN):
             lang = i18n.SOURCE_LANGUAGE
         writer = self._writers.get(lang)
         if writer is None:

@@ -34,8 +34,9 @@ def head() -> str:
     return found
 
 
+@cache
 def revisions() -> tuple[str, ...]:
-    """Every migration's id, oldest first."""
+    """Every migration's id, oldest first (read once: the migrations ship with the code)."""
     script = ScriptDirectory.from_config(alembic_config())
     return tuple(reversed([r.revision for r in script.walk_revisions()]))
 
